@@ -1,0 +1,3 @@
+// Package slack implements the groupsync connector for Slack with slack-go.
+// No slack-go type leaves this package.
+package slack
