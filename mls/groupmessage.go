@@ -1,0 +1,208 @@
+package mls
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
+
+// ProcessedMessage is the verified result of Process. Exactly the field
+// matching ContentType is set: ApplicationData, Proposal (with its
+// ProposalRef) or Commit (a staged commit, not yet merged).
+type ProcessedMessage struct {
+	ContentType ContentType
+	// Sender is the authenticated sender. For members, its leaf is that of
+	// the epoch the message was sent in (Epoch).
+	Sender Sender
+	// Epoch is the epoch the message belongs to.
+	Epoch             uint64
+	AuthenticatedData []byte
+	ApplicationData   []byte
+	Proposal          *Proposal
+	ProposalRef       ProposalRef
+	Commit            *StagedCommit
+}
+
+// checkCanSend refuses to send in a group we left or that awaits a reinit.
+func (g *Group) checkCanSend() error {
+	if g.removed {
+		return ErrNotMember
+	}
+	return nil
+}
+
+// signContent signs content in wire format wf with our key under the
+// current group context (RFC 9420 §6.1).
+func (g *Group) signContent(content *FramedContent, wf WireFormat) (*AuthenticatedContent, error) {
+	s := g.s
+	return signFramedContent(g.cfg.Rand, s.ctx.CipherSuite, s.sigPriv, wf, content, &s.ctx)
+}
+
+// protect wraps signed content into an MLSMessage with the current epoch's
+// keys (RFC 9420 §6.2, §6.3).
+func (g *Group) protect(ac *AuthenticatedContent) (*MLSMessage, error) {
+	s := g.s
+	cs := s.ctx.CipherSuite
+	msg := &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: ac.WireFormat}
+	var err error
+	if ac.WireFormat == WireFormatPublicMessage {
+		msg.PublicMessage, err = protectPublic(cs, ac, &s.ctx, s.secrets.membershipKey)
+	} else {
+		msg.PrivateMessage, err = protectPrivate(g.cfg.Rand, s.protection(g.cfg.PaddingBlock), ac)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return msg, nil
+}
+
+// protectContent signs and protects non-commit content.
+func (g *Group) protectContent(content *FramedContent, wf WireFormat) (*AuthenticatedContent, *MLSMessage, error) {
+	ac, err := g.signContent(content, wf)
+	if err != nil {
+		return nil, nil, err
+	}
+	msg, err := g.protect(ac)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ac, msg, nil
+}
+
+// protection returns the PrivateMessage keys of epoch state s.
+func (s *epochState) protection(padTo int) *privateProtection {
+	return &privateProtection{Suite: s.ctx.CipherSuite, Tree: s.st, SenderDataSecret: s.secrets.senderDataSecret, PadTo: padTo}
+}
+
+// Encrypt protects application data as a PrivateMessage of the current
+// epoch (RFC 9420 §6.3, §15), with authenticated data aad (sent in the
+// clear, integrity-protected).
+func (g *Group) Encrypt(plaintext, aad []byte) (*MLSMessage, error) {
+	if err := g.checkCanSend(); err != nil {
+		return nil, err
+	}
+	s := g.s
+	content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch,
+		Sender:            Sender{Type: SenderTypeMember, LeafIndex: s.keys.leaf},
+		AuthenticatedData: nonNilBytes(aad), ContentType: ContentTypeApplication, ApplicationData: nonNilBytes(plaintext)}
+	_, msg, err := g.protectContent(content, WireFormatPrivateMessage)
+	return msg, err
+}
+
+// Process verifies a PublicMessage or PrivateMessage of this group (RFC 9420
+// §6) and handles its content: application data is returned decrypted; a
+// proposal is validated and queued for the epoch; a commit is validated and
+// staged (nothing changes until MergeStagedCommit). Our own pending commit
+// echoed back by the delivery service is recognised and returned as a
+// staged commit whose merge merges the pending one. Application messages of
+// up to Config.MaxPastEpochs past epochs are still decrypted. Invalid input
+// gives a *ValidationError (or a decode error) and changes nothing but the
+// consumed decryption key.
+func (g *Group) Process(msg *MLSMessage) (*ProcessedMessage, error) {
+	if g.removed {
+		return nil, ErrNotMember
+	}
+	if sc, ok := g.ownCommitEcho(msg); ok {
+		return &ProcessedMessage{ContentType: ContentTypeCommit, Sender: sc.Sender, Epoch: g.s.ctx.Epoch, Commit: sc}, nil
+	}
+	ac, epoch, err := g.unprotect(msg)
+	if err != nil {
+		return nil, err
+	}
+	c := &ac.Content
+	pm := &ProcessedMessage{ContentType: c.ContentType, Sender: c.Sender, Epoch: epoch, AuthenticatedData: c.AuthenticatedData}
+	switch c.ContentType {
+	case ContentTypeApplication:
+		pm.ApplicationData = c.ApplicationData
+	case ContentTypeProposal:
+		q, err := g.receiveProposal(ac)
+		if err != nil {
+			return nil, err
+		}
+		pm.Proposal, pm.ProposalRef = q.proposal, slices.Clone(q.ref)
+	case ContentTypeCommit:
+		sc, err := g.processCommit(ac)
+		if err != nil {
+			return nil, err
+		}
+		pm.Commit = sc
+	default:
+		return nil, invalid("§6", "content type %d", uint8(c.ContentType))
+	}
+	return pm, nil
+}
+
+// ownCommitEcho reports whether msg is our pending commit.
+func (g *Group) ownCommitEcho(msg *MLSMessage) (*StagedCommit, bool) {
+	if g.pending == nil {
+		return nil, false
+	}
+	b, err := msg.Bytes()
+	if err != nil || !bytes.Equal(b, g.pending.msg) {
+		return nil, false
+	}
+	return g.pending.staged, true
+}
+
+// unprotect verifies msg against the current epoch, or for application
+// PrivateMessages against a kept past epoch. It returns the content and the
+// epoch it belongs to.
+func (g *Group) unprotect(msg *MLSMessage) (*AuthenticatedContent, uint64, error) {
+	s := g.s
+	switch {
+	case msg.WireFormat == WireFormatPublicMessage && msg.PublicMessage != nil:
+		ac, err := unprotectPublic(s.ctx.CipherSuite, msg.PublicMessage, &s.ctx, s.secrets.membershipKey, s.signatureKeyOf)
+		return ac, s.ctx.Epoch, err
+	case msg.WireFormat == WireFormatPrivateMessage && msg.PrivateMessage != nil:
+		pm := msg.PrivateMessage
+		if pm.Epoch < s.ctx.Epoch && pm.ContentType == ContentTypeApplication && bytes.Equal(pm.GroupID, s.ctx.GroupID) {
+			return g.unprotectPast(pm)
+		}
+		ac, err := unprotectPrivate(s.protection(0), pm, &s.ctx, s.signatureKeyOf)
+		return ac, s.ctx.Epoch, err
+	}
+	return nil, 0, fmt.Errorf("%w: %s message is not a group message", ErrInvalidOptions, msg.WireFormat)
+}
+
+// unprotectPast decrypts an application message of a kept past epoch.
+func (g *Group) unprotectPast(pm *PrivateMessage) (*AuthenticatedContent, uint64, error) {
+	for _, p := range g.past {
+		if p.ctx.Epoch != pm.Epoch {
+			continue
+		}
+		prot := &privateProtection{Suite: p.ctx.CipherSuite, Tree: p.st, SenderDataSecret: p.senderDataSecret}
+		ac, err := unprotectPrivate(prot, pm, &p.ctx, p.signatureKeyOf)
+		return ac, pm.Epoch, err
+	}
+	return nil, 0, invalid("§15.3", "message for past epoch %d, whose keys are no longer kept", pm.Epoch)
+}
+
+// signatureKeyOf returns a member's signature key in a past epoch.
+func (p *pastEpoch) signatureKeyOf(s Sender) ([]byte, error) {
+	if s.Type != SenderTypeMember || uint64(s.LeafIndex) >= uint64(len(p.sigKeys)) || p.sigKeys[s.LeafIndex] == nil {
+		return nil, invalid("§6.1", "sender leaf %d was not a member of epoch %d", s.LeafIndex, p.ctx.Epoch)
+	}
+	return p.sigKeys[s.LeafIndex], nil
+}
+
+// archiveEpoch keeps the decryption state of the current epoch for late
+// application messages, dropping the oldest beyond Config.MaxPastEpochs.
+func (g *Group) archiveEpoch() {
+	n := g.cfg.MaxPastEpochs
+	if n <= 0 || g.s.secrets == nil {
+		g.past = nil
+		return
+	}
+	s := g.s
+	p := &pastEpoch{ctx: s.ctx, senderDataSecret: s.secrets.senderDataSecret, st: s.st,
+		sigKeys: make([][]byte, len(s.tree.leaves))}
+	for i, ln := range s.tree.leaves {
+		if ln != nil {
+			p.sigKeys[i] = ln.SignatureKey
+		}
+	}
+	g.past = append(g.past, p)
+	if len(g.past) > n {
+		g.past = slices.Delete(g.past, 0, len(g.past)-n)
+	}
+}
