@@ -1,6 +1,9 @@
 package mls
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // ExtensionType is an MLS extension code point (RFC 9420 §17.3).
 type ExtensionType uint16
@@ -12,7 +15,11 @@ const (
 	ExtensionTypeRequiredCapabilities ExtensionType = 0x0003
 	ExtensionTypeExternalPub          ExtensionType = 0x0004
 	ExtensionTypeExternalSenders      ExtensionType = 0x0005
-	ExtensionTypeLastResort           ExtensionType = 0x000a // RFC 9420 uses draft-ietf-mls-extensions' code point 0x000A
+	// ExtensionTypeLastResort marks a KeyPackage that may be used more
+	// than once. It is not defined by RFC 9420 itself but registered in the
+	// same IANA registry by draft-ietf-mls-extensions (0x000A), so it is a
+	// non-default type that capabilities must list.
+	ExtensionTypeLastResort ExtensionType = 0x000a
 )
 
 // Extension is one entry of an extensions list (RFC 9420 §13). Data is the
@@ -42,17 +49,29 @@ func marshalExtensions(w *Writer, exts []Extension) {
 }
 
 // unmarshalExtensions reads Extension extensions<V>. A type that appears
-// twice is a decode error (RFC 9420 §13.4 forbids duplicates).
+// twice is a decode error (RFC 9420 §13.4 forbids duplicates). It runs in
+// linear time, however many extensions the input holds.
 func unmarshalExtensions(r *Reader) []Extension {
 	exts := []Extension{}
+	var seen map[ExtensionType]bool
 	r.Vector(func(r *Reader) {
 		for !r.Empty() {
 			var e Extension
 			e.unmarshal(r)
-			for _, prev := range exts {
-				if prev.Type == e.Type && r.Err() == nil {
-					r.Fail("duplicate extension type 0x%04x", uint16(e.Type))
+			if seen == nil && len(exts) >= 8 {
+				seen = make(map[ExtensionType]bool, 2*len(exts))
+				for _, prev := range exts {
+					seen[prev.Type] = true
 				}
+			}
+			dup := seen[e.Type]
+			if seen == nil {
+				dup = slices.ContainsFunc(exts, func(p Extension) bool { return p.Type == e.Type })
+			} else {
+				seen[e.Type] = true
+			}
+			if dup && r.Err() == nil {
+				r.Fail("duplicate extension type 0x%04x", uint16(e.Type))
 			}
 			exts = append(exts, e)
 		}

@@ -211,6 +211,27 @@ func FuzzRatchetTree(f *testing.F) {
 	})
 }
 
+// FuzzGroupSecrets decodes GroupSecrets, which a Welcome's sender chooses
+// freely (HPKE only hides them).
+func FuzzGroupSecrets(f *testing.F) {
+	for _, gs := range []GroupSecrets{
+		{JoinerSecret: bytes.Repeat([]byte{1}, 32), PSKs: []PreSharedKeyID{}},
+		{JoinerSecret: bytes.Repeat([]byte{1}, 32), PathSecret: &PathSecret{PathSecret: []byte{2}}, PSKs: []PreSharedKeyID{
+			{Type: PSKTypeExternal, PSKID: []byte("id"), Nonce: []byte{3}},
+			{Type: PSKTypeResumption, Usage: ResumptionPSKUsageApplication, PSKGroupID: []byte("g"), PSKEpoch: 9, Nonce: []byte{4}},
+		}},
+	} {
+		b, err := encode(&gs)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkRoundTrip(t, data, func() codecValue { return new(GroupSecrets) })
+	})
+}
+
 // FuzzExtensionBodies parses data as the body of each typed extension.
 func FuzzExtensionBodies(f *testing.F) {
 	for _, e := range []Extension{

@@ -26,6 +26,10 @@ var (
 	// ErrInvalidOptions is returned (wrapped) for contradictory or malformed
 	// arguments of the group API.
 	ErrInvalidOptions = errors.New("mls: invalid options")
+	// ErrReInit is returned by operations that send in a group whose last
+	// commit covered a ReInit proposal (RFC 9420 §11.2): the group must be
+	// replaced by the reinitialized one.
+	ErrReInit = errors.New("mls: group is being reinitialized")
 	// ErrUnknownPSK is returned (wrapped) when a PSK named by the caller is
 	// not available; a remote message naming one gets a *ValidationError.
 	ErrUnknownPSK = errors.New("mls: pre-shared key not available")
@@ -160,6 +164,9 @@ type Group struct {
 	past []*pastEpoch
 	// removed is set once a commit removing us was merged.
 	removed bool
+	// reinit is the ReInit proposal of the last merged commit, if any: the
+	// group then no longer sends (RFC 9420 §11.2).
+	reinit *ReInitProposal
 }
 
 // epochState is everything that changes with each epoch. A commit builds a
@@ -352,6 +359,10 @@ func (g *Group) CipherSuite() CipherSuite { return g.s.ctx.CipherSuite }
 
 // OwnLeafIndex returns our leaf index in the current epoch.
 func (g *Group) OwnLeafIndex() LeafIndex { return g.s.keys.leaf }
+
+// ReInit returns the ReInit proposal committed in the current epoch, or
+// nil. While it is set the group no longer sends (RFC 9420 §11.2).
+func (g *Group) ReInit() *ReInitProposal { return g.reinit }
 
 // Active reports whether we are still a member (no commit removing us has
 // been merged).

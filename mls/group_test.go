@@ -359,3 +359,338 @@ func TestGroupExternalCommitAndPSKs(t *testing.T) {
 		t.Fatalf("add lacking a required capability: %v", err)
 	}
 }
+
+// forgeCommit builds a commit from c's leaf covering props with path, as a
+// PublicMessage signed with c's key and protected with c's epoch keys, but
+// without any of the sender-side checks. The confirmation tag is garbage
+// unless tag is set.
+func forgeCommit(t *testing.T, c *testClient, props []ProposalOrRef, path *UpdatePath, mutate func(*FramedContent)) *MLSMessage {
+	t.Helper()
+	s := c.g.s
+	content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch,
+		Sender:            Sender{Type: SenderTypeMember, LeafIndex: s.keys.leaf},
+		AuthenticatedData: []byte{}, ContentType: ContentTypeCommit, Commit: &Commit{Proposals: props, Path: path}}
+	if mutate != nil {
+		mutate(content)
+	}
+	ac, err := signFramedContent(nil, s.ctx.CipherSuite, s.sigPriv, WireFormatPublicMessage, content, &s.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac.Auth.ConfirmationTag = make([]byte, s.ctx.CipherSuite.Nh())
+	pm, err := protectPublic(s.ctx.CipherSuite, ac, &s.ctx, s.secrets.membershipKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}
+}
+
+func byValue(ps ...Proposal) []ProposalOrRef {
+	out := make([]ProposalOrRef, len(ps))
+	for i := range ps {
+		out[i] = ProposalOrRef{Proposal: &ps[i]}
+	}
+	return out
+}
+
+func removeP(l uint32) Proposal {
+	return Proposal{Type: ProposalTypeRemove, Remove: &RemoveProposal{Removed: l}}
+}
+
+func pskP(cs CipherSuite, id string, nonceLen int) Proposal {
+	return Proposal{Type: ProposalTypePSK, PreSharedKey: &PreSharedKeyProposal{PSK: PreSharedKeyID{
+		Type: PSKTypeExternal, PSKID: []byte(id), Nonce: make([]byte, nonceLen)}}}
+}
+
+func gceP(exts ...Extension) Proposal {
+	return Proposal{Type: ProposalTypeGroupContextExtensions, GroupContextExtensions: &GroupContextExtensionsProposal{Extensions: nonNilExtensions(exts)}}
+}
+
+// TestCommitValidityRules sends, from bob to alice, commits that each break
+// one rule of RFC 9420 §12.2 (or §12.4 / §6), and checks alice rejects each
+// with a ValidationError citing the rule and stays unchanged.
+func TestCommitValidityRules(t *testing.T) {
+	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	psk := func(id []byte) ([]byte, bool) { return []byte("k"), string(id) == "p" }
+	alice, bob, carol := newThreeMemberGroup(t, cs, Config{ExternalPSK: psk, UseRatchetTreeExtension: true})
+	nh := cs.Nh()
+
+	// Bob's own update proposal, delivered to alice, and one from carol.
+	updMsg, err := bob.g.ProposeUpdate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobUpdRef := deliver(t, updMsg, alice, carol)[0].ProposalRef
+	bobUpd := *bob.g.proposals[0].proposal
+	carolUpdMsg, err := carol.g.ProposeUpdate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carolUpdRef := deliver(t, carolUpdMsg, alice)[0].ProposalRef
+	dave := newTestClient(t, cs, "dave")
+	addDave := Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: dave.bundle.KeyPackage}}
+	twin, err := NewKeyPackageBundle(nil, cs, alice.sigPriv, NewBasicCredential([]byte("alice")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addAliceTwin := Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: twin.KeyPackage}}
+	reinit := Proposal{Type: ProposalTypeReInit, ReInit: &ReInitProposal{GroupID: []byte("g2"), Version: 1, CipherSuite: cs, Extensions: []Extension{}}}
+	extInit := Proposal{Type: ProposalTypeExternalInit, ExternalInit: &ExternalInitProposal{KEMOutput: make([]byte, 32)}}
+	rc := RequiredCapabilities{ProposalTypes: []ProposalType{0x0a0a}}
+	dummyPath := &UpdatePath{LeafNode: bob.g.s.tree.leaves[1].withSource(LeafNodeSourceCommit)}
+
+	cases := []struct {
+		name    string
+		props   []ProposalOrRef
+		path    *UpdatePath
+		mutate  func(*FramedContent)
+		section string
+	}{
+		{"update by committer by value", byValue(bobUpd.withUpdate()), dummyPath, nil, "§12.2"},
+		{"update by committer by reference", []ProposalOrRef{{Reference: bobUpdRef}}, dummyPath, nil, "§12.2"},
+		{"remove of the committer", byValue(removeP(1)), dummyPath, nil, "§12.2"},
+		{"two removes of one leaf", byValue(removeP(2), removeP(2)), dummyPath, nil, "§12.2"},
+		{"update and remove of one leaf", append([]ProposalOrRef{{Reference: carolUpdRef}}, byValue(removeP(2))...), dummyPath, nil, "§12.2"},
+		{"same key package added twice", byValue(addDave, addDave), nil, nil, "§12.2"},
+		{"add of a client already in the group", byValue(addAliceTwin), nil, nil, "§12.2"},
+		{"two group context extensions", byValue(gceP(), gceP()), dummyPath, nil, "§12.2"},
+		{"reinit with another proposal", byValue(reinit, addDave), nil, nil, "§12.2"},
+		{"external init in a regular commit", byValue(extInit), dummyPath, nil, "§12.2"},
+		{"same psk twice", byValue(pskP(cs, "p", nh), pskP(cs, "p", nh)), nil, nil, "§12.2"},
+		{"psk nonce of the wrong length", byValue(pskP(cs, "p", 3)), nil, nil, "§12.1.4"},
+		{"unknown psk", byValue(pskP(cs, "q", nh)), nil, nil, "§8.4"},
+		{"remove of a blank leaf", byValue(removeP(7)), dummyPath, nil, "§12.1.3"},
+		{"required capability unsupported by members", byValue(gceP(rc.Extension())), dummyPath, nil, "§11.1"},
+		{"remove without path", byValue(removeP(2)), nil, nil, "§12.4"},
+		{"empty commit without path", nil, nil, nil, "§12.4"},
+		{"unknown proposal reference", []ProposalOrRef{{Reference: make([]byte, nh)}}, dummyPath, nil, "§12.4.2"},
+		{"bad confirmation tag", byValue(addDave), nil, nil, "§12.4.2"},
+		{"wrong epoch", byValue(addDave), nil, func(c *FramedContent) { c.Epoch++ }, "§12.4.2"},
+	}
+	before := alice.g.EpochAuthenticator()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := forgeCommit(t, bob, tc.props, tc.path, tc.mutate)
+			_, err := alice.g.Process(msg)
+			t.Log(err)
+			if !isValidation(err, tc.section) {
+				t.Fatalf("got %v, want a validation error citing %s", err, tc.section)
+			}
+		})
+	}
+	t.Run("bad membership tag", func(t *testing.T) {
+		msg := forgeCommit(t, bob, byValue(addDave), nil, nil)
+		msg.PublicMessage.MembershipTag[0] ^= 1
+		if _, err := alice.g.Process(msg); !isValidation(err, "§6.2") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("bad signature", func(t *testing.T) {
+		msg := forgeCommit(t, bob, byValue(addDave), nil, nil)
+		msg.PublicMessage.Auth.Signature[0] ^= 1
+		s := bob.g.s
+		tag, _ := membershipTag(cs, s.secrets.membershipKey, msg.PublicMessage.authenticatedContent(), &s.ctx)
+		msg.PublicMessage.MembershipTag = tag
+		if _, err := alice.g.Process(msg); !isValidation(err, "§6.1") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	if a := alice.g.EpochAuthenticator(); string(a) != string(before) || alice.g.Epoch() != 1 {
+		t.Fatal("rejected commits changed the group")
+	}
+	// The valid commit of carol's update by reference still goes through.
+	commitAndDeliver(t, alice, CommitOptions{IncludePending: true}, carol)
+}
+
+// withSource returns a copy of ln with the given source (for forged paths).
+func (ln *LeafNode) withSource(src LeafNodeSource) LeafNode {
+	c := *ln
+	c.Source = src
+	if src == LeafNodeSourceCommit {
+		c.Lifetime, c.ParentHash = nil, []byte{}
+	}
+	return c
+}
+
+func (p Proposal) withUpdate() Proposal { return p }
+
+// TestExternalCommitRules checks the external commit rules of RFC 9420
+// §12.2 on forged external commits.
+func TestExternalCommitRules(t *testing.T) {
+	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	alice, bob, _ := newThreeMemberGroup(t, cs, Config{UseRatchetTreeExtension: true})
+	erin := newTestClient(t, cs, "erin")
+	leaf := erin.bundle.KeyPackage.LeafNode.withSource(LeafNodeSourceCommit)
+	path := &UpdatePath{LeafNode: leaf}
+	extInit := Proposal{Type: ProposalTypeExternalInit, ExternalInit: &ExternalInitProposal{KEMOutput: make([]byte, 32)}}
+	dave := newTestClient(t, cs, "dave")
+	addDave := Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: dave.bundle.KeyPackage}}
+	cases := []struct {
+		name  string
+		props []ProposalOrRef
+	}{
+		{"no external init", byValue(removeP(2))},
+		{"two external inits", byValue(extInit, extInit)},
+		{"two removes", byValue(extInit, removeP(1), removeP(2))},
+		{"an add", byValue(extInit, addDave)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := bob.g.s
+			content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeNewMemberCommit},
+				AuthenticatedData: []byte{}, ContentType: ContentTypeCommit, Commit: &Commit{Proposals: tc.props, Path: path}}
+			ac, err := signFramedContent(nil, cs, erin.sigPriv, WireFormatPublicMessage, content, &s.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ac.Auth.ConfirmationTag = make([]byte, cs.Nh())
+			pm, err := protectPublic(cs, ac, &s.ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = alice.g.Process(&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm})
+			t.Log(err)
+			if !isValidation(err, "§12.2") {
+				t.Fatalf("got %v, want §12.2", err)
+			}
+		})
+	}
+}
+
+func TestGroupExternalSenderAndOutOfOrder(t *testing.T) {
+	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	extPriv, extPub, err := cs.GenerateSignatureKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	senders, err := ExternalSendersExtension([]ExternalSender{{SignatureKey: extPub, Credential: NewBasicCredential([]byte("server"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, bob, carol := newThreeMemberGroup(t, cs, Config{UseRatchetTreeExtension: true})
+	commitAndDeliver(t, alice, CommitOptions{GroupContextExtensions: []Extension{senders}}, bob, carol)
+
+	// The external sender proposes removing carol; bob commits it.
+	external := func(p *Proposal) *MLSMessage {
+		s := alice.g.s
+		content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeExternal},
+			AuthenticatedData: []byte{}, ContentType: ContentTypeProposal, Proposal: p}
+		tbs := mustEncode(t, &framedContentTBS{WireFormat: WireFormatPublicMessage, Content: content})
+		sig, err := cs.SignWithLabel(nil, extPriv, framedContentTBSLabel, tbs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm := &PublicMessage{Content: *content, Auth: FramedContentAuthData{Signature: sig}}
+		return &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}
+	}
+	upd := bob.g.s.tree.leaves[1].withSource(LeafNodeSourceUpdate)
+	if _, err := alice.g.Process(external(&Proposal{Type: ProposalTypeUpdate, Update: &UpdateProposal{LeafNode: upd}})); !isValidation(err, "§12.1.8") {
+		t.Fatalf("external update proposal: %v", err)
+	}
+	rm := removeP(2)
+	deliver(t, external(&rm), alice, bob, carol)
+	pms := deliver(t, commitAndDeliver(t, bob, CommitOptions{IncludePending: true}).Commit, alice)
+	if pms[0].Commit.Proposals[0].Sender.Type != SenderTypeExternal {
+		t.Fatalf("proposal sender = %v", pms[0].Commit.Proposals[0].Sender)
+	}
+	checkAgree(t, alice, bob)
+
+	// Out-of-order application messages within the window.
+	var msgs []*MLSMessage
+	for i := range 4 {
+		m, err := alice.g.Encrypt([]byte{byte(i)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, m)
+	}
+	for _, i := range []int{3, 1, 0, 2} {
+		if pm := deliver(t, msgs[i], bob)[0]; pm.ApplicationData[0] != byte(i) {
+			t.Fatalf("message %d decrypted to %v", i, pm.ApplicationData)
+		}
+	}
+	if _, err := bob.g.Process(msgs[2]); !isValidation(err, "§9.2") {
+		t.Fatalf("replayed message: %v", err)
+	}
+
+	// A committed ReInit freezes the group.
+	ri := Proposal{Type: ProposalTypeReInit, ReInit: &ReInitProposal{GroupID: []byte("next"), Version: 1, CipherSuite: cs, Extensions: []Extension{}}}
+	m, err := alice.g.Propose(ri, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, m, bob)
+	commitAndDeliver(t, bob, CommitOptions{IncludePending: true}, alice)
+	if _, err := alice.g.Encrypt([]byte("x"), nil); !errors.Is(err, ErrReInit) || alice.g.ReInit() == nil {
+		t.Fatalf("send after reinit: %v", err)
+	}
+}
+
+// benchGroup builds a group of n members created by one commit of alice
+// and returns alice's and the last member's group.
+func benchGroup(b testing.TB, n int, cfg Config) (alice, member *testClient) {
+	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	t, ok := b.(*testing.T)
+	if !ok {
+		t = &testing.T{}
+	}
+	alice = newTestClient(t, cs, "alice")
+	var err error
+	alice.g, err = NewGroup(cfg, cs, []byte("bench"), alice.sigPriv, NewBasicCredential([]byte("alice")), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kps := make([]KeyPackage, n-1)
+	for i := range kps {
+		member = newTestClient(t, cs, fmt.Sprint("m", i))
+		kps[i] = member.bundle.KeyPackage
+	}
+	res, err := alice.g.Commit(CommitOptions{Adds: kps})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := alice.g.MergePendingCommit(); err != nil {
+		b.Fatal(err)
+	}
+	tree, _ := alice.g.RatchetTree()
+	if member.g, err = JoinFromWelcome(cfg, res.Welcome, member.bundle, tree); err != nil {
+		b.Fatal(err)
+	}
+	return alice, member
+}
+
+func BenchmarkGroupCommit(b *testing.B) {
+	for _, n := range []int{250, 2500} {
+		cfg := Config{HandshakeWireFormat: WireFormatPublicMessage}
+		alice, member := benchGroup(b, n, cfg)
+		b.Run(fmt.Sprint("create/n=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := alice.g.Commit(CommitOptions{}); err != nil {
+					b.Fatal(err)
+				}
+				alice.g.ClearPendingCommit()
+			}
+		})
+		res, err := alice.g.Commit(CommitOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprint("process/n=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := member.g.Process(res.Commit); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprint("marshal/n=", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := member.g.MarshalBinary(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

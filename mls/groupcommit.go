@@ -193,18 +193,18 @@ type commitInput struct {
 
 // commitWork is the state of a commit between its stages.
 type commitWork struct {
-	in          *commitInput
-	sc          *StagedCommit
-	next        *epochState
-	exclude     []LeafIndex
-	psks        []pskInput
-	kemOutput   []byte
-	from        LeafIndex
-	path        *UpdatePath
-	ps          *pathSecrets
-	commit      *Commit
-	commitSec   []byte
-	joiner      joinerInfo
+	in        *commitInput
+	sc        *StagedCommit
+	next      *epochState
+	exclude   []LeafIndex
+	psks      []pskInput
+	kemOutput []byte
+	from      LeafIndex
+	path      *UpdatePath
+	ps        *pathSecrets
+	commit    *Commit
+	commitSec []byte
+	joiner    joinerInfo
 }
 
 // buildCommit creates our commit (member or external joiner), makes it
@@ -831,6 +831,7 @@ func (g *Group) MergeStagedCommit(sc *StagedCommit) error {
 		return nil
 	}
 	g.advance(sc.next)
+	g.reinit = sc.ReInit
 	return nil
 }
 

@@ -28,6 +28,9 @@ func (g *Group) checkCanSend() error {
 	if g.removed {
 		return ErrNotMember
 	}
+	if g.reinit != nil {
+		return ErrReInit
+	}
 	return nil
 }
 
@@ -102,8 +105,8 @@ func (g *Group) Process(msg *MLSMessage) (*ProcessedMessage, error) {
 	if g.removed {
 		return nil, ErrNotMember
 	}
-	if sc, ok := g.ownCommitEcho(msg); ok {
-		return &ProcessedMessage{ContentType: ContentTypeCommit, Sender: sc.Sender, Epoch: g.s.ctx.Epoch, Commit: sc}, nil
+	if pm := g.ownEcho(msg); pm != nil {
+		return pm, nil
 	}
 	ac, epoch, err := g.unprotect(msg)
 	if err != nil {
@@ -132,16 +135,37 @@ func (g *Group) Process(msg *MLSMessage) (*ProcessedMessage, error) {
 	return pm, nil
 }
 
-// ownCommitEcho reports whether msg is our pending commit.
-func (g *Group) ownCommitEcho(msg *MLSMessage) (*StagedCommit, bool) {
-	if g.pending == nil {
-		return nil, false
+// ownEcho recognises our own pending commit or one of our proposals of the
+// epoch echoed back by the delivery service (we cannot decrypt our own
+// PrivateMessages: their keys are consumed when sending).
+func (g *Group) ownEcho(msg *MLSMessage) *ProcessedMessage {
+	if g.pending == nil && !g.hasOwnProposals() {
+		return nil
 	}
 	b, err := msg.Bytes()
-	if err != nil || !bytes.Equal(b, g.pending.msg) {
-		return nil, false
+	if err != nil {
+		return nil
 	}
-	return g.pending.staged, true
+	me := Sender{Type: SenderTypeMember, LeafIndex: g.s.keys.leaf}
+	if g.pending != nil && bytes.Equal(b, g.pending.msg) {
+		return &ProcessedMessage{ContentType: ContentTypeCommit, Sender: me, Epoch: g.s.ctx.Epoch, Commit: g.pending.staged}
+	}
+	for _, q := range g.proposals {
+		if q.msg != nil && bytes.Equal(b, q.msg) {
+			return &ProcessedMessage{ContentType: ContentTypeProposal, Sender: me, Epoch: g.s.ctx.Epoch,
+				Proposal: q.proposal, ProposalRef: slices.Clone(q.ref)}
+		}
+	}
+	return nil
+}
+
+func (g *Group) hasOwnProposals() bool {
+	for _, q := range g.proposals {
+		if q.msg != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // unprotect verifies msg against the current epoch, or for application

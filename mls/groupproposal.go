@@ -15,6 +15,9 @@ type queuedProposal struct {
 	// leafPriv is the encryption private key of the new leaf of our own
 	// Update proposal; nil otherwise.
 	leafPriv []byte
+	// msg is the encoded message of our own proposal, to recognise its
+	// echo; nil for received proposals.
+	msg []byte
 }
 
 // findProposal returns the queued proposal with reference ref, or nil.
@@ -137,7 +140,11 @@ func (g *Group) sendProposal(p *Proposal, aad []byte, leafPriv []byte) (*MLSMess
 	if err != nil {
 		return nil, err
 	}
-	g.proposals = append(g.proposals, &queuedProposal{ref: ref, proposal: p, sender: me, leafPriv: leafPriv})
+	b, err := msg.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	g.proposals = append(g.proposals, &queuedProposal{ref: ref, proposal: p, sender: me, leafPriv: leafPriv, msg: b})
 	return msg, nil
 }
 
@@ -181,18 +188,18 @@ func (g *Group) lookupPSK(id *PreSharedKeyID) ([]byte, error) {
 func (g *Group) receiveProposal(ac *AuthenticatedContent) (*queuedProposal, error) {
 	p := ac.Content.Proposal
 	sender := ac.Content.Sender
-	if sender.Type == SenderTypeMember && sender.LeafIndex == g.s.keys.leaf {
-		return nil, invalid("§12.1", "proposal from our own leaf that we did not send")
-	}
-	if err := g.validateProposal(p, sender, nil, nil); err != nil {
-		return nil, err
-	}
 	ref, err := makeProposalRef(g.s.ctx.CipherSuite, ac)
 	if err != nil {
 		return nil, err
 	}
 	if q := g.findProposal(ref); q != nil {
 		return q, nil
+	}
+	if sender.Type == SenderTypeMember && sender.LeafIndex == g.s.keys.leaf {
+		return nil, invalid("§12.1", "proposal from our own leaf that we did not send")
+	}
+	if err := g.validateProposal(p, sender, nil, nil); err != nil {
+		return nil, err
 	}
 	q := &queuedProposal{ref: ref, proposal: p, sender: sender}
 	g.proposals = append(g.proposals, q)
@@ -396,6 +403,9 @@ func (g *Group) validateProposalList(in *commitInput) error {
 	r := &listRules{committer: in.committer.LeafIndex, leaves: map[LeafIndex]ProposalType{}, psks: map[string]bool{}}
 	for i := range in.proposals {
 		cp := &in.proposals[i]
+		if err := r.check(cp); err != nil {
+			return err
+		}
 		if cp.Ref == nil || changed {
 			if sum == nil {
 				sum = summarizeMembers(g.s.tree)
@@ -403,9 +413,6 @@ func (g *Group) validateProposalList(in *commitInput) error {
 			if err := g.validateProposal(&cp.Proposal, cp.Sender, exts, sum); err != nil {
 				return err
 			}
-		}
-		if err := r.check(cp); err != nil {
-			return err
 		}
 	}
 	if r.reinit && len(in.proposals) > 1 {

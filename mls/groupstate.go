@@ -23,6 +23,7 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 	w.Raw([]byte(groupStateMagic))
 	w.Uint16(groupStateVersion)
 	w.Bool(g.removed)
+	marshalReInit(&w, g.reinit)
 	marshalEpochState(&w, g.s)
 	w.Vector(func(w *Writer) {
 		for _, q := range g.proposals {
@@ -30,6 +31,7 @@ func (g *Group) MarshalBinary() ([]byte, error) {
 			q.proposal.marshal(w)
 			q.sender.marshal(w)
 			w.Opaque(q.leafPriv)
+			w.Opaque(q.msg)
 		}
 	})
 	w.Optional(g.pending != nil, func(w *Writer) {
@@ -65,6 +67,7 @@ func UnmarshalGroup(cfg Config, b []byte) (*Group, error) {
 	}
 	g := &Group{cfg: cfg}
 	g.removed = r.Bool()
+	g.reinit = unmarshalReInit(r)
 	g.s = unmarshalEpochState(r)
 	r.Vector(func(r *Reader) {
 		for !r.Empty() {
@@ -73,6 +76,9 @@ func UnmarshalGroup(cfg Config, b []byte) (*Group, error) {
 			q.sender.unmarshal(r)
 			if q.leafPriv = r.Opaque(); len(q.leafPriv) == 0 {
 				q.leafPriv = nil
+			}
+			if q.msg = r.Opaque(); len(q.msg) == 0 {
+				q.msg = nil
 			}
 			g.proposals = append(g.proposals, q)
 		}
@@ -168,10 +174,7 @@ func marshalStagedCommit(w *Writer, sc *StagedCommit) {
 	})
 	w.Bool(sc.PathPresent)
 	w.Bool(sc.External)
-	w.Optional(sc.ReInit != nil, func(w *Writer) {
-		p := Proposal{Type: ProposalTypeReInit, ReInit: sc.ReInit}
-		p.marshal(w)
-	})
+	marshalReInit(w, sc.ReInit)
 	w.Uint64(sc.NewEpoch)
 	marshalEpochState(w, sc.next)
 }
@@ -209,14 +212,7 @@ func unmarshalStagedCommit(r *Reader, base *epochState) *StagedCommit {
 	})
 	sc.PathPresent = r.Bool()
 	sc.External = r.Bool()
-	if r.Optional() {
-		var p Proposal
-		p.unmarshal(r)
-		if r.Err() == nil && p.Type != ProposalTypeReInit {
-			r.Fail("pending commit reinit of type %s", p.Type)
-		}
-		sc.ReInit = p.ReInit
-	}
+	sc.ReInit = unmarshalReInit(r)
 	sc.NewEpoch = r.Uint64()
 	sc.next = unmarshalEpochState(r)
 	return sc
@@ -274,4 +270,24 @@ func unmarshalPastEpoch(r *Reader) *pastEpoch {
 	}
 	p.sigKeys = slices.Clip(p.sigKeys)
 	return p
+}
+
+// marshalReInit writes an optional ReInit proposal body.
+func marshalReInit(w *Writer, ri *ReInitProposal) {
+	w.Optional(ri != nil, func(w *Writer) {
+		p := Proposal{Type: ProposalTypeReInit, ReInit: ri}
+		p.marshal(w)
+	})
+}
+
+func unmarshalReInit(r *Reader) *ReInitProposal {
+	if !r.Optional() {
+		return nil
+	}
+	var p Proposal
+	p.unmarshal(r)
+	if r.Err() == nil && p.Type != ProposalTypeReInit {
+		r.Fail("reinit of type %s", p.Type)
+	}
+	return p.ReInit
 }

@@ -146,6 +146,8 @@ func NewKeyPackage(rand io.Reader, suite CipherSuite, signaturePriv []byte, cred
 	return kp, KeyPackagePrivateKeys{InitKey: initPriv, EncryptionKey: encPriv}, nil
 }
 
+// keyPackageCapabilities returns opts.Capabilities, or the defaults
+// extended with the non-default types of opts.LeafExtensions.
 func keyPackageCapabilities(suite CipherSuite, cred CredentialType, opts *KeyPackageOptions) Capabilities {
 	if opts.Capabilities != nil {
 		return *opts.Capabilities
@@ -159,6 +161,7 @@ func keyPackageCapabilities(suite CipherSuite, cred CredentialType, opts *KeyPac
 	return c
 }
 
+// keyPackageLifetime maps the zero Lifetime to the unbounded one.
 func keyPackageLifetime(lt Lifetime) *Lifetime {
 	if lt == (Lifetime{}) {
 		lt.NotAfter = math.MaxUint64
@@ -192,6 +195,7 @@ func (kp *KeyPackage) sign(rand io.Reader, signaturePriv []byte) error {
 	return nil
 }
 
+// tbs returns the encoded KeyPackageTBS.
 func (kp *KeyPackage) tbs() ([]byte, error) {
 	var w Writer
 	kp.marshalTBS(&w)
@@ -209,8 +213,9 @@ func (kp *KeyPackage) tbs() ([]byte, error) {
 // encryption_key. The zero now skips the lifetime-window check. Each
 // failure is a *ValidationError naming the rule.
 //
-// Adding kp to a group also needs the group-dependent leaf checks, which
-// the group state machine performs with validateKeyPackage.
+// Adding kp to a group also needs the group-dependent leaf checks of §7.3
+// (required capabilities, credential types, key uniqueness), which the
+// group performs when it validates the Add proposal.
 func ValidateKeyPackage(kp *KeyPackage, suite CipherSuite, now time.Time) error {
 	return validateKeyPackage(kp, &leafValidation{Use: leafInKeyPackage, CipherSuite: suite, Now: now})
 }

@@ -239,7 +239,10 @@ func TestValidateKeyPackageRules(t *testing.T) {
 		{"expired", "§7.3", func(kp *KeyPackage) bool { kp.LeafNode.Lifetime.NotAfter = 1499; return true }},
 		{"inverted lifetime", "§7.2", func(kp *KeyPackage) bool { *kp.LeafNode.Lifetime = Lifetime{2000, 1000}; return true }},
 		{"version not in capabilities", "§7.2", func(kp *KeyPackage) bool { kp.LeafNode.Capabilities.Versions = []ProtocolVersion{0x0a0a}; return true }},
-		{"credential type not in capabilities", "§7.2", func(kp *KeyPackage) bool { kp.LeafNode.Capabilities.Credentials = []CredentialType{CredentialTypeX509}; return true }},
+		{"credential type not in capabilities", "§7.2", func(kp *KeyPackage) bool {
+			kp.LeafNode.Capabilities.Credentials = []CredentialType{CredentialTypeX509}
+			return true
+		}},
 		{"unlisted leaf extension", "§7.3", func(kp *KeyPackage) bool {
 			kp.LeafNode.Extensions = []Extension{{Type: 0xff00, Data: []byte{}}}
 			return true

@@ -173,6 +173,7 @@ func (ln *LeafNode) marshalTBS(w *Writer, groupID []byte, leafIndex uint32) {
 	}
 }
 
+// tbs returns the encoded LeafNodeTBS.
 func (ln *LeafNode) tbs(groupID []byte, leafIndex uint32) ([]byte, error) {
 	var w Writer
 	ln.marshalTBS(&w, groupID, leafIndex)
@@ -239,8 +240,10 @@ func (c *Capabilities) supportsCredential(t CredentialType) bool {
 
 // DefaultCapabilities returns the capabilities of a client of this package
 // using suite and credentials of type cred (RFC 9420 §7.2): version mls10,
-// the one suite, the credential type, and the non-default types
-// last_resort. Default proposal and extension types are not listed.
+// the one suite, the credential type (credential types have no defaults),
+// and the one non-default extension type it understands, last_resort.
+// Default proposal and extension types are not listed. Callers may append
+// GREASE values (RFC 9420 §13.5); validation ignores unknown values.
 func DefaultCapabilities(suite CipherSuite, cred CredentialType) Capabilities {
 	return Capabilities{
 		Versions:     []ProtocolVersion{ProtocolVersionMLS10},
@@ -383,12 +386,27 @@ func checkLeafCapabilities(ln *LeafNode, v *leafValidation) error {
 	if !slices.Contains(c.Versions, ProtocolVersionMLS10) {
 		return invalid("§7.2", "capabilities do not list protocol version mls10")
 	}
+	listed := codePointSet(c.Extensions, len(ln.Extensions))
 	for _, e := range ln.Extensions {
-		if !c.supportsExtension(e.Type) {
+		if !isDefaultExtensionType(e.Type) && !listed(e.Type) {
 			return invalid("§7.3", "leaf extension 0x%04x not listed in its capabilities", uint16(e.Type))
 		}
 	}
 	return nil
+}
+
+// codePointSet returns a membership test for list that will be asked
+// queries times: a linear scan for few queries, a map otherwise, so that
+// hostile input with long lists on both sides stays linear.
+func codePointSet[T comparable](list []T, queries int) func(T) bool {
+	if queries <= 8 {
+		return func(t T) bool { return slices.Contains(list, t) }
+	}
+	set := make(map[T]bool, len(list))
+	for _, t := range list {
+		set[t] = true
+	}
+	return func(t T) bool { return set[t] }
 }
 
 // checkLeafGroupCompatibility: the leaf supports the group's required
@@ -397,30 +415,37 @@ func checkLeafCapabilities(ln *LeafNode, v *leafValidation) error {
 // (§7.3).
 func checkLeafGroupCompatibility(ln *LeafNode, v *leafValidation) error {
 	c := &ln.Capabilities
+	var reqExt []ExtensionType
+	var reqProp []ProposalType
+	var reqCred []CredentialType
 	if rc := v.RequiredCapabilities; rc != nil {
-		for _, t := range rc.ExtensionTypes {
-			if !c.supportsExtension(t) {
-				return invalid("§11.1", "required extension type 0x%04x not supported", uint16(t))
-			}
+		reqExt, reqProp, reqCred = rc.ExtensionTypes, rc.ProposalTypes, rc.CredentialTypes
+	}
+	hasExt := codePointSet(c.Extensions, len(reqExt)+len(v.GroupExtensions))
+	for _, t := range reqExt {
+		if !isDefaultExtensionType(t) && !hasExt(t) {
+			return invalid("§11.1", "required extension type 0x%04x not supported", uint16(t))
 		}
-		for _, t := range rc.ProposalTypes {
-			if !c.supportsProposal(t) {
-				return invalid("§11.1", "required proposal type 0x%04x not supported", uint16(t))
-			}
+	}
+	hasProp := codePointSet(c.Proposals, len(reqProp))
+	for _, t := range reqProp {
+		if !isDefaultProposalType(t) && !hasProp(t) {
+			return invalid("§11.1", "required proposal type 0x%04x not supported", uint16(t))
 		}
-		for _, t := range rc.CredentialTypes {
-			if !c.supportsCredential(t) {
-				return invalid("§11.1", "required credential type 0x%04x not supported", uint16(t))
-			}
+	}
+	hasCred := codePointSet(c.Credentials, len(reqCred)+len(v.CredentialTypesInUse))
+	for _, t := range reqCred {
+		if !hasCred(t) {
+			return invalid("§11.1", "required credential type 0x%04x not supported", uint16(t))
 		}
 	}
 	for _, t := range v.GroupExtensions {
-		if !c.supportsExtension(t) {
+		if !isDefaultExtensionType(t) && !hasExt(t) {
 			return invalid("§13.4", "group context extension 0x%04x not supported", uint16(t))
 		}
 	}
 	for _, t := range v.CredentialTypesInUse {
-		if !c.supportsCredential(t) {
+		if !hasCred(t) {
 			return invalid("§7.3", "credential type 0x%04x in use by the group not supported", uint16(t))
 		}
 	}
@@ -491,108 +516,4 @@ func checkLeafSignature(ln *LeafNode, v *leafValidation) error {
 		return invalid("§7.3", "invalid leaf node signature")
 	}
 	return nil
-}
-
-// memberIndex summarizes the members of a ratchet tree for validating
-// leaves against them (RFC 9420 §7.3) in O(1) per leaf after an O(n)
-// build: key owners, and per credential type how many members use it and
-// how many list it in their capabilities. Build it once per tree state
-// and reuse it for every leaf of a commit or of a joined tree.
-type memberIndex struct {
-	members     int
-	encKeys     map[string]LeafIndex
-	sigKeys     map[string]LeafIndex
-	credUsed    map[CredentialType]int
-	credSupport map[CredentialType]int
-	leaves      func(LeafIndex) *LeafNode
-}
-
-// newMemberIndex indexes the members of t.
-func newMemberIndex(t *ratchetTree) *memberIndex {
-	mi := &memberIndex{
-		encKeys:     map[string]LeafIndex{},
-		sigKeys:     map[string]LeafIndex{},
-		credUsed:    map[CredentialType]int{},
-		credSupport: map[CredentialType]int{},
-		leaves:      t.leaf,
-	}
-	for _, l := range t.members() {
-		ln := t.leaf(l)
-		mi.members++
-		mi.encKeys[string(ln.EncryptionKey)] = l
-		mi.sigKeys[string(ln.SignatureKey)] = l
-		mi.credUsed[ln.Credential.Type]++
-		for _, c := range uniqueCredentialTypes(ln.Capabilities.Credentials) {
-			mi.credSupport[c]++
-		}
-	}
-	return mi
-}
-
-// uniqueCredentialTypes returns cs without repeats (capabilities may list
-// a type twice; each member must count once).
-func uniqueCredentialTypes(cs []CredentialType) []CredentialType {
-	out := make([]CredentialType, 0, len(cs))
-	for _, c := range cs {
-		if !slices.Contains(out, c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// validation returns the leafValidation for a leaf appearing as use at
-// leaf (ignored for leafInKeyPackage) in a group whose context is gc:
-// required capabilities and extension types from gc, the credential rules
-// and key uniqueness against every member other than the current occupant
-// of leaf. now is the lifetime check time (zero skips it; pass zero for
-// leafInTree, where key_package leaves may long have expired). It fails
-// only if gc's required_capabilities extension is malformed.
-func (mi *memberIndex) validation(use leafNodeUse, gc *GroupContext, leaf LeafIndex, now time.Time) (*leafValidation, error) {
-	v := &leafValidation{
-		Use: use, CipherSuite: gc.CipherSuite, GroupID: gc.GroupID, LeafIndex: leaf, Now: now,
-		FindEncryptionKey: lookupKey(mi.encKeys), FindSignatureKey: lookupKey(mi.sigKeys),
-	}
-	for _, e := range gc.Extensions {
-		v.GroupExtensions = append(v.GroupExtensions, e.Type)
-	}
-	if data, ok := findExtension(gc.Extensions, ExtensionTypeRequiredCapabilities); ok {
-		rc, err := ParseRequiredCapabilities(data)
-		if err != nil {
-			return nil, fmt.Errorf("mls: group context: %w", err)
-		}
-		v.RequiredCapabilities = &rc
-	}
-	var self *LeafNode
-	if use != leafInKeyPackage {
-		self = mi.leaves(leaf)
-	}
-	others := mi.members
-	if self != nil {
-		others--
-	}
-	for t, n := range mi.credUsed {
-		if self != nil && self.Credential.Type == t {
-			n--
-		}
-		if n > 0 {
-			v.CredentialTypesInUse = append(v.CredentialTypesInUse, t)
-		}
-	}
-	slices.Sort(v.CredentialTypesInUse)
-	v.MembersSupportCredential = func(t CredentialType) bool {
-		n := mi.credSupport[t]
-		if self != nil && self.Capabilities.supportsCredential(t) {
-			n--
-		}
-		return n == others
-	}
-	return v, nil
-}
-
-func lookupKey(keys map[string]LeafIndex) func([]byte) (LeafIndex, bool) {
-	return func(k []byte) (LeafIndex, bool) {
-		l, ok := keys[string(k)]
-		return l, ok
-	}
 }

@@ -531,63 +531,58 @@ func TestUpdatePathCodec(t *testing.T) {
 	}
 }
 
-func TestMemberIndexValidation(t *testing.T) {
+func TestUnmarshalExtensionsDuplicates(t *testing.T) {
+	for _, n := range []int{2, 8, 9, 40} {
+		exts := make([]Extension, n)
+		for i := range exts {
+			exts[i] = Extension{Type: ExtensionType(0x100 + i), Data: []byte{byte(i)}}
+		}
+		var w Writer
+		marshalExtensions(&w, exts)
+		r := NewReader(w.Bytes())
+		if got := unmarshalExtensions(r); r.Finish() != nil || len(got) != n {
+			t.Fatalf("%d distinct extensions: %d decoded, err %v", n, len(got), r.Finish())
+		}
+		exts[n-1].Type = exts[(n-1)/2].Type
+		w = Writer{}
+		marshalExtensions(&w, exts)
+		r = NewReader(w.Bytes())
+		unmarshalExtensions(r)
+		if err := r.Finish(); !errors.Is(err, ErrDecode) {
+			t.Errorf("%d extensions with a duplicate: %v, want ErrDecode", n, err)
+		}
+	}
+}
+
+// TestValidateLeafNodeLongListsStayLinear checks that hostile leaves with
+// long capability and extension lists are validated quickly.
+func TestValidateLeafNodeLongListsStayLinear(t *testing.T) {
 	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
-	groupID := []byte("group")
-	a, _ := testLeaf(t, cs, LeafNodeSourceCommit, groupID, 0)
-	b, bPriv := testLeaf(t, cs, LeafNodeSourceUpdate, groupID, 1)
-	b.Capabilities.Credentials = []CredentialType{CredentialTypeBasic, CredentialTypeX509, CredentialTypeBasic}
-	if err := b.sign(nil, cs, bPriv, groupID, 1); err != nil {
+	ln, sigPriv := testLeaf(t, cs, LeafNodeSourceUpdate, nil, 0)
+	const n = 50000
+	for i := range n {
+		ln.Capabilities.Extensions = append(ln.Capabilities.Extensions, ExtensionType(0x1000+i))
+		ln.Capabilities.Credentials = append(ln.Capabilities.Credentials, CredentialType(0x1000+i))
+		ln.Extensions = append(ln.Extensions, Extension{Type: ExtensionType(0x1000 + i), Data: []byte{}})
+	}
+	if err := ln.sign(nil, cs, sigPriv, nil, 0); err != nil {
 		t.Fatal(err)
 	}
-	tree := newRatchetTree(cs, a)
-	tree.addLeaf(b)
-	gc := &GroupContext{Version: ProtocolVersionMLS10, CipherSuite: cs, GroupID: groupID,
-		Extensions: []Extension{RequiredCapabilities{ProposalTypes: []ProposalType{ProposalTypeRemove}}.Extension()}}
-	mi := newMemberIndex(tree)
-
-	// A new member from a key package: all members count.
-	kp, _, _ := newTestKeyPackage(t, cs, nil)
-	v, err := mi.validation(leafInKeyPackage, gc, 0, time.Time{})
+	b, err := encode(ln)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := validateKeyPackage(kp, v); err != nil {
-		t.Fatalf("valid key package: %v", err)
+	start := time.Now()
+	var back LeafNode
+	if err := decode(b, &back); err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(v.CredentialTypesInUse, []CredentialType{CredentialTypeBasic}) {
-		t.Errorf("credential types in use = %v", v.CredentialTypesInUse)
+	rc := &RequiredCapabilities{ExtensionTypes: ln.Capabilities.Extensions[:n], CredentialTypes: ln.Capabilities.Credentials[:n]}
+	v := &leafValidation{Use: leafInUpdate, CipherSuite: cs, RequiredCapabilities: rc, CredentialTypesInUse: rc.CredentialTypes}
+	if err := validateLeafNode(&back, v); err != nil {
+		t.Fatal(err)
 	}
-	if v.MembersSupportCredential(CredentialTypeX509) || !v.MembersSupportCredential(CredentialTypeBasic) {
-		t.Errorf("MembersSupportCredential wrong: x509 is listed by leaf 1 only")
-	}
-	// Reusing a member's signature key is refused.
-	dup := *kp
-	dup.LeafNode.SignatureKey = a.SignatureKey
-	wantValidation(t, validateLeafNode(&dup.LeafNode, v), "§7.3")
-
-	// Leaf 1 updating: only leaf 0 is "other"; it supports basic only.
-	v, _ = mi.validation(leafInUpdate, gc, 1, time.Time{})
-	if v.MembersSupportCredential(CredentialTypeX509) {
-		t.Errorf("x509 counted as supported by the other members")
-	}
-	upd, _ := testLeaf(t, cs, LeafNodeSourceUpdate, groupID, 1)
-	if err := validateLeafNode(upd, v); err != nil {
-		t.Fatalf("valid update: %v", err)
-	}
-	// Every tree leaf validates against the others.
-	for _, l := range tree.members() {
-		v, _ := mi.validation(leafInTree, gc, l, time.Time{})
-		if err := validateLeafNode(tree.leaf(l), v); err != nil {
-			t.Errorf("tree leaf %d: %v", l, err)
-		}
-	}
-	// A required capability no leaf lists.
-	gc.Extensions = []Extension{RequiredCapabilities{ExtensionTypes: []ExtensionType{0xff00}}.Extension()}
-	v, _ = mi.validation(leafInUpdate, gc, 1, time.Time{})
-	wantValidation(t, validateLeafNode(upd, v), "§11.1")
-	gc.Extensions = []Extension{{Type: ExtensionTypeRequiredCapabilities, Data: []byte{1}}}
-	if _, err := mi.validation(leafInUpdate, gc, 1, time.Time{}); !errors.Is(err, ErrDecode) {
-		t.Errorf("malformed required_capabilities: %v, want ErrDecode", err)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("decode and validation took %v", d)
 	}
 }

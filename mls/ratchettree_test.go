@@ -186,3 +186,97 @@ func TestRatchetTreeTruncateExtend(t *testing.T) {
 		t.Errorf("cached tree hash differs from a fresh one")
 	}
 }
+
+// validationFixture returns a suite-1 tree of tree-validation.json with a
+// non-blank parent that has unmerged leaves, and its group ID.
+func validationFixture(t *testing.T) (*ratchetTree, []byte, nodeIndex) {
+	t.Helper()
+	for _, v := range loadVectors[treeValidationVector](t, vectorDir()+"/tree-validation.json") {
+		if v.CipherSuite != 1 {
+			continue
+		}
+		tree, err := decodeRatchetTree(CipherSuite(v.CipherSuite), v.Tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, p := range tree.parents {
+			if p != nil && len(p.UnmergedLeaves) > 0 {
+				return tree, v.GroupID, nodeIndex(2*j + 1)
+			}
+		}
+	}
+	t.Fatal("no tree with unmerged leaves")
+	return nil, nil, 0
+}
+
+// TestRatchetTreeValidateRejects changes one thing at a time in a valid
+// tree and checks validate names the broken rule.
+func TestRatchetTreeValidateRejects(t *testing.T) {
+	cases := []struct {
+		name    string
+		section string
+		change  func(tree *ratchetTree, x nodeIndex)
+	}{
+		{"parent key", "§7.9.2", func(tree *ratchetTree, x nodeIndex) {
+			p := *tree.parent(x)
+			p.EncryptionKey = append([]byte{}, p.EncryptionKey...)
+			p.EncryptionKey[0] ^= 1
+			tree.setParent(x, &p)
+		}},
+		{"parent hash field", "§7.9.2", func(tree *ratchetTree, x nodeIndex) {
+			p := *tree.parent(x)
+			p.ParentHash = []byte("forged")
+			tree.setParent(x, &p)
+		}},
+		{"duplicate key", "§12.4.3.1", func(tree *ratchetTree, x nodeIndex) {
+			p := *tree.parent(x)
+			p.EncryptionKey = tree.leaf(p.UnmergedLeaves[0]).EncryptionKey
+			tree.setParent(x, &p)
+		}},
+		{"unmerged not below", "§12.4.3.1", func(tree *ratchetTree, x nodeIndex) {
+			p := *tree.parent(x)
+			_, hi := x.leafSpan()
+			p.UnmergedLeaves = append(slices.Clone(p.UnmergedLeaves), hi)
+			tree.setParent(x, &p)
+		}},
+		{"unmerged unsorted", "§7.1", func(tree *ratchetTree, x nodeIndex) {
+			p := *tree.parent(x)
+			p.UnmergedLeaves = append(slices.Clone(p.UnmergedLeaves), p.UnmergedLeaves[0])
+			tree.setParent(x, &p)
+		}},
+		{"leaf signature", "§7.3", func(tree *ratchetTree, _ nodeIndex) {
+			ln := *tree.leaf(0)
+			ln.Signature = append([]byte{}, ln.Signature...)
+			ln.Signature[0] ^= 1
+			tree.setLeaf(0, &ln)
+		}},
+	}
+	for _, c := range cases {
+		tree, groupID, x := validationFixture(t)
+		c.change(tree, x)
+		th, err := tree.treeHash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = tree.validate(groupID, th, nil)
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Section != c.section {
+			t.Errorf("%s: err = %v, want a ValidationError of %s", c.name, err, c.section)
+		}
+	}
+	tree, groupID, _ := validationFixture(t)
+	if err := tree.validate(groupID, make([]byte, 32), nil); err == nil {
+		t.Error("wrong tree hash accepted")
+	}
+	if err := tree.validate(groupID, mustTreeHash(t, tree), nil); err != nil {
+		t.Errorf("unchanged tree: %v", err)
+	}
+}
+
+func mustTreeHash(t *testing.T, tree *ratchetTree) []byte {
+	h, err := tree.treeHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

@@ -127,6 +127,9 @@ func deriveNodeKey(cs CipherSuite, pathSecret []byte) (nodeKey, error) {
 // the root, the commit_secret. p is unchanged on error.
 func (p *treePrivate) setPathSecret(t *ratchetTree, x nodeIndex, pathSecret []byte) ([]byte, error) {
 	cs := t.cs
+	if uint32(x) >= nodeWidth(t.leafCount()) || t.blank(x) {
+		return nil, invalid("§12.4.3.1", "path secret given for blank node %d", x)
+	}
 	fresh := map[nodeIndex]nodeKey{}
 	ps := pathSecret
 	for {

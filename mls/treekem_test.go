@@ -225,3 +225,69 @@ func TestTreePrivateRoundTrip(t *testing.T) {
 		t.Error("unknown version accepted")
 	}
 }
+
+// TestTreeKEMExcludeAndJoin adds a member, commits with a path that
+// excludes it, and checks that the old members process the path, that the
+// new member is sent nothing in the path and derives the same commit
+// secret from its Welcome path secret.
+func TestTreeKEMExcludeAndJoin(t *testing.T) {
+	v := firstTreeKEMVector(t)
+	cs := CipherSuite(v.CipherSuite)
+	tree, err := decodeRatchetTree(cs, v.RatchetTree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	privs := v.privates(t, tree)
+	encPriv, encPub, err := cs.GenerateHPKEKeyPair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newcomer := &LeafNode{EncryptionKey: encPub, SignatureKey: []byte("newcomer"), Source: LeafNodeSourceKeyPackage,
+		Credential: Credential{Type: CredentialTypeBasic, Identity: []byte("n")}, Lifetime: &Lifetime{}}
+	added := tree.addLeaf(newcomer)
+	exclude := []LeafIndex{added}
+	from := LeafIndex(v.UpdatePaths[0].Sender)
+	var sigPriv []byte
+	for _, lp := range v.LeavesPrivate {
+		if LeafIndex(lp.Index) == from {
+			sigPriv = lp.SignaturePriv
+		}
+	}
+	mine := tree.clone()
+	path, secrets, err := mine.createUpdatePath(nil, privs[from].clone(), nil, sigPriv, v.GroupID, exclude, v.groupContextFor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	excluded := 0
+	for i, st := range mine.filteredDirectPath(from) {
+		n := len(tree.copathResolution(st.copathChild, exclude))
+		if n != len(path.Nodes[i].EncryptedPathSecret) {
+			t.Errorf("node %d: %d ciphertexts, want %d", st.node, len(path.Nodes[i].EncryptedPathSecret), n)
+		}
+		excluded += len(tree.resolution(nil, st.copathChild)) - n
+	}
+	if excluded != 1 {
+		t.Errorf("the newcomer was left out of %d resolutions, want 1", excluded)
+	}
+	for l, priv := range privs {
+		if l == from {
+			continue
+		}
+		commit, err := tree.clone().processUpdatePath(priv.clone(), from, path, v.GroupID, exclude, v.groupContextFor())
+		if err != nil || !bytes.Equal(commit, secrets.commitSecret) {
+			t.Errorf("member %d: commit secret %x, %v; want %x", l, commit, err, secrets.commitSecret)
+		}
+	}
+	if _, err := tree.clone().processUpdatePath(newTreePrivate(added, encPriv, encPub), from, path, v.GroupID, exclude, v.groupContextFor()); !errors.Is(err, ErrWrongLeaf) {
+		t.Errorf("newcomer processing its own commit: err = %v, want ErrWrongLeaf", err)
+	}
+	joiner := newTreePrivate(added, encPriv, encPub)
+	ps := secrets.forJoiner(from, added)
+	commit, err := joiner.setPathSecret(mine, commonAncestor(added.node(), from.node()), ps)
+	if err != nil || !bytes.Equal(commit, secrets.commitSecret) {
+		t.Errorf("joiner: commit secret %x, %v; want %x", commit, err, secrets.commitSecret)
+	}
+	if err := joiner.setJoinPathSecret(mine, from, []byte("wrong secret")); err == nil {
+		t.Error("joiner accepted a wrong path secret")
+	}
+}
