@@ -75,6 +75,11 @@ type Config struct {
 	// ExternalPSK returns the value of the external pre-shared key with the
 	// given psk_id (RFC 9420 §8.4); nil means no external PSK is known.
 	ExternalPSK func(id []byte) ([]byte, bool)
+	// ResumptionPSK returns the resumption_psk of another group (or of an
+	// epoch of this one no longer kept) for PSKs of type resumption (RFC
+	// 9420 §8.6), e.g. when joining a branched or reinitialized group; nil
+	// means only this group's recent epochs are known.
+	ResumptionPSK func(groupID []byte, epoch uint64) ([]byte, bool)
 	// UseRatchetTreeExtension puts the ratchet tree in the GroupInfo of the
 	// Welcome messages we create (RFC 9420 §12.4.3.3), so joiners need not
 	// fetch it. false: joiners get the tree out of band.
@@ -224,7 +229,7 @@ func NewGroup(cfg Config, suite CipherSuite, groupID []byte, signaturePriv []byt
 		Credential:    credential,
 		Capabilities:  opts.capabilities(suite, credential.Type),
 		Source:        LeafNodeSourceKeyPackage,
-		Lifetime:      &Lifetime{NotBefore: 0, NotAfter: ^uint64(0)},
+		Lifetime:      opts.lifetime(),
 		Extensions:    nonNilExtensions(opts.extensions()),
 	}
 	if err := leaf.sign(cfg.Rand, suite, signaturePriv, nil, 0); err != nil {
@@ -269,6 +274,19 @@ type LeafOptions struct {
 	// Extensions of the leaf node; each non-default type must be listed in
 	// Capabilities.Extensions.
 	Extensions []Extension
+	// Lifetime bounds the creator's leaf made by NewGroup (it is a
+	// key_package-source leaf until our first commit with a path); nil
+	// means {0, 2^64-1}, which peers capping lifetimes (Config.
+	// MaxLeafLifetime) refuse. Leaves from commits and updates have none.
+	Lifetime *Lifetime
+}
+
+func (o *LeafOptions) lifetime() *Lifetime {
+	if o == nil || o.Lifetime == nil {
+		return &Lifetime{NotBefore: 0, NotAfter: ^uint64(0)}
+	}
+	lt := *o.Lifetime
+	return &lt
 }
 
 func (o *LeafOptions) extensions() []Extension {
@@ -368,8 +386,9 @@ func (g *Group) ReInit() *ReInitProposal { return g.reinit }
 // been merged).
 func (g *Group) Active() bool { return !g.removed }
 
-// Members returns the current members in leaf order. The leaf nodes are
-// copies' headers: their byte slices must not be modified.
+// Members returns the current members in leaf order. Each LeafNode is a
+// shallow copy sharing byte slices with the group state: read them, never
+// modify them.
 func (g *Group) Members() []Member {
 	t := g.s.tree
 	out := make([]Member, 0, len(t.leaves))
@@ -381,7 +400,8 @@ func (g *Group) Members() []Member {
 	return out
 }
 
-// Member returns the member at leaf i, or false if that leaf is blank.
+// Member returns the member at leaf i, or false if that leaf is blank (the
+// LeafNode is a shallow copy, as in Members).
 func (g *Group) Member(i LeafIndex) (Member, bool) {
 	ln := g.s.tree.leaf(i)
 	if ln == nil {

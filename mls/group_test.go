@@ -158,8 +158,8 @@ func testThreeMembers(t *testing.T, cs CipherSuite, cfg Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deliver(t, upd, alice, carol)
-	res := commitAndDeliver(t, carol, CommitOptions{IncludePending: true}, alice, bob)
+	ref := deliver(t, upd, alice, carol)[0].ProposalRef
+	res := commitAndDeliver(t, carol, CommitOptions{ProposalRefs: []ProposalRef{ref}}, alice, bob)
 	if res.Welcome != nil {
 		t.Fatal("welcome for a commit without adds")
 	}
@@ -434,6 +434,9 @@ func TestCommitValidityRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	addAliceTwin := Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: twin.KeyPackage}}
+	badKP := Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: newTestClient(t, cs, "eve").bundle.KeyPackage}}
+	badKP.Add.KeyPackage.Signature = append([]byte{}, badKP.Add.KeyPackage.Signature...)
+	badKP.Add.KeyPackage.Signature[0] ^= 1
 	reinit := Proposal{Type: ProposalTypeReInit, ReInit: &ReInitProposal{GroupID: []byte("g2"), Version: 1, CipherSuite: cs, Extensions: []Extension{}}}
 	extInit := Proposal{Type: ProposalTypeExternalInit, ExternalInit: &ExternalInitProposal{KEMOutput: make([]byte, 32)}}
 	rc := RequiredCapabilities{ProposalTypes: []ProposalType{0x0a0a}}
@@ -466,6 +469,8 @@ func TestCommitValidityRules(t *testing.T) {
 		{"unknown proposal reference", []ProposalOrRef{{Reference: make([]byte, nh)}}, dummyPath, nil, "§12.4.2"},
 		{"bad confirmation tag", byValue(addDave), nil, nil, "§12.4.2"},
 		{"wrong epoch", byValue(addDave), nil, func(c *FramedContent) { c.Epoch++ }, "§12.4.2"},
+		{"sender not a member", byValue(addDave), nil, func(c *FramedContent) { c.Sender.LeafIndex = 7 }, "§6.1"},
+		{"invalid key package", byValue(badKP), nil, nil, "§10.1"},
 	}
 	before := alice.g.EpochAuthenticator()
 	for _, tc := range cases {
@@ -595,6 +600,29 @@ func TestGroupExternalSenderAndOutOfOrder(t *testing.T) {
 	}
 	checkAgree(t, alice, bob)
 
+	// A new member proposes adding itself; alice commits it.
+	frank := newTestClient(t, cs, "frank")
+	{
+		s := alice.g.s
+		content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeNewMemberProposal},
+			AuthenticatedData: []byte{}, ContentType: ContentTypeProposal,
+			Proposal: &Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: frank.bundle.KeyPackage}}}
+		ac, err := signFramedContent(nil, cs, frank.sigPriv, WireFormatPublicMessage, content, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pm, err := protectPublic(cs, ac, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver(t, &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}, alice, bob)
+		res := commitAndDeliver(t, alice, CommitOptions{IncludePending: true}, bob)
+		if frank.g, err = JoinFromWelcome(Config{}, res.Welcome, frank.bundle, mustTree(t, alice.g)); err != nil {
+			t.Fatal(err)
+		}
+		checkAgree(t, alice, bob, frank)
+	}
+
 	// Out-of-order application messages within the window.
 	var msgs []*MLSMessage
 	for i := range 4 {
@@ -693,4 +721,44 @@ func BenchmarkGroupCommit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzUnmarshalGroup checks that UnmarshalGroup never panics and that what
+// it accepts re-encodes identically.
+func FuzzUnmarshalGroup(f *testing.F) {
+	t := &testing.T{}
+	cs := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+	alice, bob, _ := newThreeMemberGroup(t, cs, Config{UseRatchetTreeExtension: true, MaxPastEpochs: 1})
+	if _, err := alice.g.ProposeUpdate(nil); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := bob.g.Commit(CommitOptions{}); err != nil {
+		f.Fatal(err)
+	}
+	for _, g := range []*Group{alice.g, bob.g} {
+		b, err := g.MarshalBinary()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		g, err := UnmarshalGroup(Config{}, b)
+		if err != nil {
+			return
+		}
+		again, err := g.MarshalBinary()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("accepted state does not re-encode identically (%v)", err)
+		}
+	})
+}
+
+func mustTree(t *testing.T, g *Group) []byte {
+	t.Helper()
+	b, err := g.RatchetTree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

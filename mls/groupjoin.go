@@ -82,28 +82,58 @@ func openWelcome(cfg *Config, w *Welcome, kp *KeyPackage, initPriv []byte) (*Gro
 		return nil, nil, nil, invalid("§12.4.3.1", "group info suite %v or version %d does not match the key package",
 			gi.GroupContext.CipherSuite, gi.GroupContext.Version)
 	}
+	if err := checkJoinEpoch(gs, gi); err != nil {
+		return nil, nil, nil, err
+	}
 	return gs, gi, pskSecret, nil
 }
 
-// joinPSKs looks up the PSKs a Welcome names (RFC 9420 §12.4.3.1). A
-// joiner knows only external PSKs.
+// joinPSKs looks up the PSKs a Welcome names (RFC 9420 §12.4.3.1):
+// external ones with cfg.ExternalPSK, resumption ones with
+// cfg.ResumptionPSK. At most one may be a resumption PSK of usage reinit or
+// branch.
 func joinPSKs(cfg *Config, cs CipherSuite, ids []PreSharedKeyID) ([]pskInput, error) {
 	out := make([]pskInput, 0, len(ids))
+	special := 0
 	for i := range ids {
 		id := ids[i]
 		if len(id.Nonce) != cs.Nh() {
 			return nil, invalid("§12.1.4", "psk_nonce of %d bytes, want %d", len(id.Nonce), cs.Nh())
 		}
-		if id.Type != PSKTypeExternal || cfg.ExternalPSK == nil {
-			return nil, invalid("§12.4.3.1", "welcome names a pre-shared key we do not have")
+		if id.Type == PSKTypeResumption && id.Usage != ResumptionPSKUsageApplication {
+			if special++; special > 1 {
+				return nil, invalid("§12.4.3.1", "welcome names more than one reinit or branch psk")
+			}
 		}
-		psk, ok := cfg.ExternalPSK(id.PSKID)
+		psk, ok := joinPSK(cfg, &id)
 		if !ok {
-			return nil, invalid("§12.4.3.1", "welcome names external psk %x, which we do not have", id.PSKID)
+			return nil, invalid("§12.4.3.1", "welcome names a pre-shared key we do not have")
 		}
 		out = append(out, pskInput{ID: id, PSK: psk})
 	}
 	return out, nil
+}
+
+// joinPSK returns the value of one PSK named by a Welcome.
+func joinPSK(cfg *Config, id *PreSharedKeyID) ([]byte, bool) {
+	switch {
+	case id.Type == PSKTypeExternal && cfg.ExternalPSK != nil:
+		return cfg.ExternalPSK(id.PSKID)
+	case id.Type == PSKTypeResumption && cfg.ResumptionPSK != nil:
+		return cfg.ResumptionPSK(id.PSKGroupID, id.PSKEpoch)
+	}
+	return nil, false
+}
+
+// checkJoinEpoch applies the rule of RFC 9420 §12.4.3.1 that a Welcome
+// using a reinit or branch resumption PSK creates epoch 1.
+func checkJoinEpoch(gs *GroupSecrets, gi *GroupInfo) error {
+	for _, id := range gs.PSKs {
+		if id.Type == PSKTypeResumption && id.Usage != ResumptionPSKUsageApplication && gi.GroupContext.Epoch != 1 {
+			return invalid("§12.4.3.1", "welcome with a reinit or branch psk for epoch %d, want 1", gi.GroupContext.Epoch)
+		}
+	}
+	return nil
 }
 
 // joinTree decodes the ratchet tree of a group being joined (given, or from

@@ -178,6 +178,11 @@ func (g *Group) lookupPSK(id *PreSharedKeyID) ([]byte, error) {
 		if psk, ok := g.resumptionPSKFor(id.PSKGroupID, id.PSKEpoch); ok {
 			return psk, nil
 		}
+		if g.cfg.ResumptionPSK != nil {
+			if psk, ok := g.cfg.ResumptionPSK(id.PSKGroupID, id.PSKEpoch); ok {
+				return psk, nil
+			}
+		}
 		return nil, invalid("§8.4", "resumption psk of epoch %d is not available", id.PSKEpoch)
 	}
 	return nil, invalid("§8.4", "psk type %d", id.Type)
@@ -541,6 +546,209 @@ func (g *Group) validateExternalList(list []CommittedProposal) error {
 	}
 	if removes > 1 {
 		return invalid("§12.2", "external commit with %d remove proposals, want at most one", removes)
+	}
+	return nil
+}
+
+// applyProposals applies the validated list to w.next in the order of
+// RFC 9420 §12.3 and records the changes in w.sc.
+func (g *Group) applyProposals(w *commitWork) error {
+	list := w.in.proposals
+	next := w.next
+	for i := range list {
+		if p := &list[i].Proposal; p.Type == ProposalTypeGroupContextExtensions {
+			next.ctx.Extensions = nonNilExtensions(slices.Clone(p.GroupContextExtensions.Extensions))
+			w.sc.ExtensionsChanged = true
+			w.sc.GroupContextExtensions = slices.Clone(next.ctx.Extensions)
+		}
+	}
+	idx := g.keyIndexFor(list)
+	if err := g.applyUpdates(w, idx); err != nil {
+		return err
+	}
+	if err := g.applyRemoves(w, idx); err != nil {
+		return err
+	}
+	if w.sc.SelfRemoved {
+		return nil
+	}
+	if err := g.applyAdds(w, idx); err != nil {
+		return err
+	}
+	if err := g.collectPSKs(w); err != nil {
+		return err
+	}
+	if w.sc.ExtensionsChanged {
+		if err := checkGroupExtensionsSupported(next.tree, next.ctx.Extensions, w.pathLeaf()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pathLeaf returns the committer's leaf when the commit has (or will have)
+// a path replacing it, whose new leaf is validated separately; -1 if none.
+func (w *commitWork) pathLeaf() int {
+	if w.in.committer.Type != SenderTypeMember {
+		return -1
+	}
+	if w.in.creating || (w.in.ac != nil && w.in.ac.Content.Commit.Path != nil) {
+		return int(w.in.committer.LeafIndex)
+	}
+	return -1
+}
+
+// keyIndex maps the encryption and signature keys of a tree's leaves to
+// their leaves, for the uniqueness rules of RFC 9420 §7.3 and §12.2.
+type keyIndex struct {
+	enc, sig map[string]LeafIndex
+}
+
+// keyIndexFor builds the index of the current tree when list adds or
+// updates leaves; nil otherwise.
+func (g *Group) keyIndexFor(list []CommittedProposal) *keyIndex {
+	need := false
+	for i := range list {
+		t := list[i].Proposal.Type
+		need = need || t == ProposalTypeAdd || t == ProposalTypeUpdate
+	}
+	if !need {
+		return nil
+	}
+	t := g.s.tree
+	idx := &keyIndex{enc: make(map[string]LeafIndex, len(t.leaves)), sig: make(map[string]LeafIndex, len(t.leaves))}
+	for i, ln := range t.leaves {
+		if ln != nil {
+			idx.set(LeafIndex(i), ln)
+		}
+	}
+	return idx
+}
+
+func (idx *keyIndex) set(l LeafIndex, ln *LeafNode) {
+	idx.enc[string(ln.EncryptionKey)] = l
+	idx.sig[string(ln.SignatureKey)] = l
+}
+
+func (idx *keyIndex) unset(l LeafIndex, ln *LeafNode) {
+	if k, ok := idx.enc[string(ln.EncryptionKey)]; ok && k == l {
+		delete(idx.enc, string(ln.EncryptionKey))
+	}
+	if k, ok := idx.sig[string(ln.SignatureKey)]; ok && k == l {
+		delete(idx.sig, string(ln.SignatureKey))
+	}
+}
+
+// applyUpdates applies the Update proposals (RFC 9420 §12.1.2).
+func (g *Group) applyUpdates(w *commitWork, idx *keyIndex) error {
+	next := w.next
+	for i := range w.in.proposals {
+		cp := &w.in.proposals[i]
+		if cp.Proposal.Type != ProposalTypeUpdate {
+			continue
+		}
+		l := cp.Sender.LeafIndex
+		ln := cp.Proposal.Update.LeafNode
+		old := next.tree.leaf(l)
+		if j, ok := idx.enc[string(ln.EncryptionKey)]; ok && j != l {
+			return invalid("§7.3", "update of leaf %d reuses the encryption key of leaf %d", l, j)
+		}
+		idx.unset(l, old)
+		idx.set(l, &ln)
+		if err := next.tree.updateLeaf(l, &ln); err != nil {
+			return invalid("§12.1.2", "update of blank leaf %d", l)
+		}
+		if l == next.keys.leaf {
+			if err := g.installOwnUpdate(next, cp.Ref, &ln); err != nil {
+				return err
+			}
+		}
+		w.sc.UpdatedLeaves = append(w.sc.UpdatedLeaves, Member{Index: l, LeafNode: ln})
+	}
+	return nil
+}
+
+// installOwnUpdate sets our leaf's private key from our own committed
+// Update proposal.
+func (g *Group) installOwnUpdate(next *epochState, ref ProposalRef, ln *LeafNode) error {
+	q := g.findProposal(ref)
+	if q == nil || q.leafPriv == nil {
+		return fmt.Errorf("%w: our update proposal has no private key", ErrInternal)
+	}
+	next.keys.keys[next.keys.leaf.node()] = nodeKey{pub: ln.EncryptionKey, priv: q.leafPriv}
+	return nil
+}
+
+// applyRemoves applies the Remove proposals (RFC 9420 §12.1.3).
+func (g *Group) applyRemoves(w *commitWork, idx *keyIndex) error {
+	next := w.next
+	for i := range w.in.proposals {
+		p := &w.in.proposals[i].Proposal
+		if p.Type != ProposalTypeRemove {
+			continue
+		}
+		l := LeafIndex(p.Remove.Removed)
+		old := next.tree.leaf(l)
+		if old == nil {
+			return invalid("§12.1.3", "remove of blank leaf %d", l)
+		}
+		if idx != nil {
+			idx.unset(l, old)
+		}
+		if err := next.tree.removeLeaf(l); err != nil {
+			return invalid("§12.1.3", "remove of blank leaf %d", l)
+		}
+		w.sc.RemovedLeaves = append(w.sc.RemovedLeaves, Member{Index: l, LeafNode: *old})
+		if l == next.keys.leaf && !w.in.creating {
+			w.sc.SelfRemoved = true
+		}
+	}
+	return nil
+}
+
+// applyAdds applies the Add proposals in order (RFC 9420 §12.1.1), after
+// checking their keys are new to the group (§12.2, §7.3).
+func (g *Group) applyAdds(w *commitWork, idx *keyIndex) error {
+	next := w.next
+	for i := range w.in.proposals {
+		p := &w.in.proposals[i].Proposal
+		if p.Type != ProposalTypeAdd {
+			continue
+		}
+		ln := p.Add.KeyPackage.LeafNode
+		if j, ok := idx.sig[string(ln.SignatureKey)]; ok {
+			return invalid("§12.2", "add of a client already in the group or added twice (signature key of leaf %d)", j)
+		}
+		if j, ok := idx.enc[string(ln.EncryptionKey)]; ok {
+			return invalid("§7.3", "added leaf reuses the encryption key of leaf %d", j)
+		}
+		l := next.tree.addLeaf(&ln)
+		idx.set(l, &ln)
+		w.exclude = append(w.exclude, l)
+		w.sc.AddedLeaves = append(w.sc.AddedLeaves, Member{Index: l, LeafNode: ln})
+	}
+	return nil
+}
+
+// collectPSKs looks up the PSKs of the list, and notes the ExternalInit
+// and ReInit proposals (RFC 9420 §12.3).
+func (g *Group) collectPSKs(w *commitWork) error {
+	for i := range w.in.proposals {
+		p := &w.in.proposals[i].Proposal
+		switch p.Type {
+		case ProposalTypePSK:
+			id := p.PreSharedKey.PSK
+			psk, err := g.lookupPSK(&id)
+			if err != nil {
+				return err
+			}
+			w.psks = append(w.psks, pskInput{ID: id, PSK: psk})
+			w.sc.PSKs = append(w.sc.PSKs, id)
+		case ProposalTypeExternalInit:
+			w.kemOutput = p.ExternalInit.KEMOutput
+		case ProposalTypeReInit:
+			w.sc.ReInit = p.ReInit
+		}
 	}
 	return nil
 }

@@ -248,6 +248,11 @@ func TestValidateKeyPackageRules(t *testing.T) {
 			return true
 		}},
 		{"unknown credential type", "§5.3.1", func(kp *KeyPackage) bool { kp.LeafNode.Credential.Type = 0x0a0a; return false }},
+		{"empty x509 chain", "§5.3.1", func(kp *KeyPackage) bool {
+			kp.LeafNode.Credential = Credential{Type: CredentialTypeX509, Certificates: [][]byte{}}
+			kp.LeafNode.Capabilities.Credentials = []CredentialType{CredentialTypeX509}
+			return true
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -359,11 +359,15 @@ func checkLeafSource(ln *LeafNode, v *leafValidation) error {
 	return nil
 }
 
-// checkLeafCredential: the credential is valid (§5.3.1) and its type is
-// listed in the leaf's own capabilities (§7.2).
+// checkLeafCredential: the credential is valid (§5.3.1: a known type, an
+// X.509 chain that is not empty, and whatever v.ValidateCredential asks)
+// and its type is listed in the leaf's own capabilities (§7.2).
 func checkLeafCredential(ln *LeafNode, v *leafValidation) error {
 	if ln.Credential.Type != CredentialTypeBasic && ln.Credential.Type != CredentialTypeX509 {
 		return invalid("§5.3.1", "unsupported credential type 0x%04x", uint16(ln.Credential.Type))
+	}
+	if ln.Credential.Type == CredentialTypeX509 && len(ln.Credential.Certificates) == 0 {
+		return invalid("§5.3.1", "x509 credential without certificates")
 	}
 	if !ln.Capabilities.supportsCredential(ln.Credential.Type) {
 		return invalid("§7.2", "credential type 0x%04x not listed in the leaf's capabilities", uint16(ln.Credential.Type))

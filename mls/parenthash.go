@@ -10,14 +10,11 @@ import (
 // parentHash returns the parent hash of p with copath child tree hash
 // siblingHash: the hash of ParentHashInput (RFC 9420 §7.9).
 func (t *ratchetTree) parentHash(p *ParentNode, siblingHash []byte) ([]byte, error) {
-	var w Writer
-	w.Opaque(p.EncryptionKey)
-	w.Opaque(p.ParentHash)
-	w.Opaque(siblingHash)
-	if w.Err() != nil {
-		return nil, w.Err()
-	}
-	return t.cs.Hash(w.Bytes()), nil
+	return t.hashWith(func(w *Writer) {
+		w.Opaque(p.EncryptionKey)
+		w.Opaque(p.ParentHash)
+		w.Opaque(siblingHash)
+	})
 }
 
 // setPathParentHashes fills the parent_hash fields of the nodes on a

@@ -104,12 +104,14 @@ func (n *Node) unmarshal(r *Reader) {
 // Nodes are immutable once placed in the tree: every change installs a new
 // value, so clone is cheap and a clone never sees later changes. hashes
 // caches tree hashes by node index; nil means stale, and a stale node's
-// ancestors are always stale too.
+// ancestors are always stale too. A tree is not safe for concurrent use,
+// not even for reads, since hashing fills the cache.
 type ratchetTree struct {
 	cs      CipherSuite
 	leaves  []*LeafNode
 	parents []*ParentNode
 	hashes  [][]byte
+	scratch hashScratch
 }
 
 // newRatchetTree returns a one-leaf tree holding leaf (group creation,
@@ -417,6 +419,9 @@ func decodeRatchetTree(cs CipherSuite, data []byte) (*ratchetTree, error) {
 // treeFromNodes builds a full-width tree from the node list of a
 // ratchet_tree extension.
 func treeFromNodes(cs CipherSuite, nodes []*Node) (*ratchetTree, error) {
+	if !cs.Supported() {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupportedCipherSuite, cs)
+	}
 	if len(nodes) == 0 {
 		return nil, invalid("§12.4.3.3", "ratchet tree is empty")
 	}

@@ -334,6 +334,11 @@ func (st *secretTree) unmarshal(r *Reader) {
 	st.leafCount = r.Uint32()
 	st.config.MaxForwardDistance = r.Uint32()
 	st.config.OutOfOrderTolerance = r.Uint32()
+	if st.leafCount > 1<<31 && r.Err() == nil {
+		// root() rounds up to a power of two, which overflows beyond 2^31.
+		r.Fail("secret tree of %d leaves", st.leafCount)
+		return
+	}
 	st.nodes = map[nodeIndex][]byte{}
 	st.leaves = map[uint32]*leafRatchets{}
 	width := 2 * uint64(st.root()) // a full tree has 2*root+1 nodes

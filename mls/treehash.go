@@ -1,5 +1,7 @@
 package mls
 
+import "hash"
+
 // Tree hashes (RFC 9420 §7.8). Every node's hash is cached in t.hashes and
 // invalidated, with its ancestors, when the node changes, so applying an
 // UpdatePath re-hashes only the changed path: O(log n) hashes.
@@ -29,16 +31,37 @@ func (t *ratchetTree) nodeHash(x nodeIndex) ([]byte, error) {
 	return h, nil
 }
 
+// hashScratch is the reusable state of tree hashing: an encoding buffer and
+// a hash function. A clone starts with its own empty one.
+type hashScratch struct {
+	buf []byte
+	h   hash.Hash
+}
+
+// hashWith hashes what f writes, reusing t's scratch buffer and hasher.
+func (t *ratchetTree) hashWith(f func(w *Writer)) ([]byte, error) {
+	sc := &t.scratch
+	w := Writer{buf: sc.buf[:0]}
+	f(&w)
+	if w.err != nil {
+		return nil, w.err
+	}
+	sc.buf = w.buf
+	if sc.h == nil {
+		sc.h = t.cs.newHash()
+	}
+	sc.h.Reset()
+	sc.h.Write(w.buf)
+	return sc.h.Sum(make([]byte, 0, sc.h.Size())), nil
+}
+
 // leafHash hashes the TreeHashInput of leaf l holding ln (nil if blank).
 func (t *ratchetTree) leafHash(l LeafIndex, ln *LeafNode) ([]byte, error) {
-	var w Writer
-	w.Uint8(uint8(NodeTypeLeaf))
-	w.Uint32(uint32(l))
-	w.Optional(ln != nil, func(w *Writer) { ln.marshal(w) })
-	if w.Err() != nil {
-		return nil, w.Err()
-	}
-	return t.cs.Hash(w.Bytes()), nil
+	return t.hashWith(func(w *Writer) {
+		w.Uint8(uint8(NodeTypeLeaf))
+		w.Uint32(uint32(l))
+		w.Optional(ln != nil, func(w *Writer) { ln.marshal(w) })
+	})
 }
 
 // parentTreeHash hashes the TreeHashInput of parent node x holding p
@@ -58,13 +81,10 @@ func (t *ratchetTree) parentTreeHash(x nodeIndex, p *ParentNode) ([]byte, error)
 // hashParent hashes a parent TreeHashInput from its content and the tree
 // hashes of its children.
 func (t *ratchetTree) hashParent(p *ParentNode, left, right []byte) ([]byte, error) {
-	var w Writer
-	w.Uint8(uint8(NodeTypeParent))
-	w.Optional(p != nil, func(w *Writer) { p.marshal(w) })
-	w.Opaque(left)
-	w.Opaque(right)
-	if w.Err() != nil {
-		return nil, w.Err()
-	}
-	return t.cs.Hash(w.Bytes()), nil
+	return t.hashWith(func(w *Writer) {
+		w.Uint8(uint8(NodeTypeParent))
+		w.Optional(p != nil, func(w *Writer) { p.marshal(w) })
+		w.Opaque(left)
+		w.Opaque(right)
+	})
 }
