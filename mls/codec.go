@@ -75,14 +75,25 @@ func (w *Writer) Opaque(b []byte) {
 }
 
 // Vector appends whatever f writes as a variable-length vector, with its
-// byte length as the prefix.
+// byte length as the prefix. f writes straight into w; the prefix is then
+// inserted in front, so nested vectors do not allocate.
 func (w *Writer) Vector(f func(w *Writer)) {
-	inner := Writer{}
-	f(&inner)
-	if inner.err != nil && w.err == nil {
-		w.err = inner.err
+	start := len(w.buf)
+	f(w)
+	n := len(w.buf) - start
+	if n > maxVarint {
+		if w.err == nil {
+			w.err = fmt.Errorf("mls: encode: length %d exceeds 2^30-1", n)
+		}
+		return
 	}
-	w.Opaque(inner.buf)
+	var hdr Writer
+	hdr.buf = make([]byte, 0, 4)
+	hdr.Varint(uint64(n))
+	h := len(hdr.buf)
+	w.buf = append(w.buf, hdr.buf...) // grow by the header length
+	copy(w.buf[start+h:], w.buf[start:start+n])
+	copy(w.buf[start:], hdr.buf)
 }
 
 // Optional appends optional<T>: a presence byte, then what f writes when
@@ -236,8 +247,8 @@ func (r *Reader) Varint() uint64 {
 	return v
 }
 
-// Opaque reads opaque data<V> and returns a copy of its contents (never nil
-// on success, so empty and absent stay distinguishable from errors).
+// Opaque reads opaque data<V> and returns a copy of its contents. An empty
+// vector decodes to nil; callers that must tell an error apart check Err.
 func (r *Reader) Opaque() []byte {
 	n := r.Varint()
 	if r.err != nil {
