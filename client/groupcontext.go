@@ -1,0 +1,271 @@
+package client
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"mlsbridge/identity"
+	"mlsbridge/mls"
+	"mlsbridge/policy"
+	"mlsbridge/wire/content"
+)
+
+// Mutable metadata attribute keys (xmtp-groups.md §2.4).
+const (
+	AttrGroupName          = "group_name"
+	AttrDescription        = "description"
+	AttrImageURLSquare     = "group_image_url_square"
+	AttrAppData            = "app_data"
+	AttrDisappearFromNs    = "message_disappear_from_ns"
+	AttrDisappearInNs      = "message_disappear_in_ns"
+	AttrMinVersion         = "minimum_supported_protocol_version"
+	AttrCommitLogSigner    = "_commit_log_signer"
+	maxGroupNameLength     = 100
+	maxDescriptionLength   = 1000
+	maxImageURLLength      = 2048
+	maxAppDataLength       = 8192
+	commitLogSignerKeySize = 32
+)
+
+// requiredExtensionTypes are the extension types libxmtp groups require of
+// every member (xmtp-groups.md §1.3), in libxmtp's order.
+var requiredExtensionTypes = []mls.ExtensionType{
+	ExtensionGroupMembership, ExtensionMutableMetadata, ExtensionGroupPermissions,
+	ExtensionImmutableMetadata, mls.ExtensionTypeLastResort, mls.ExtensionTypeApplicationID,
+}
+
+// requiredCapabilities is the RequiredCapabilities extension of a libxmtp
+// group: the six extension types, the GroupContextExtensions proposal and
+// Basic credentials.
+func requiredCapabilities() mls.Extension {
+	return mls.RequiredCapabilities{
+		ExtensionTypes:  slices.Clone(requiredExtensionTypes),
+		ProposalTypes:   []mls.ProposalType{mls.ProposalTypeGroupContextExtensions},
+		CredentialTypes: []mls.CredentialType{mls.CredentialTypeBasic},
+	}.Extension()
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+// ErrInvalidGroup is wrapped by [*GroupContextError].
+var ErrInvalidGroup = errors.New("client: invalid group context")
+
+// GroupContextError reports a group whose XMTP GroupContext extensions are
+// missing or malformed (a welcome into it is dropped).
+type GroupContextError struct {
+	Extension mls.ExtensionType
+	Reason    string
+}
+
+func (e *GroupContextError) Error() string {
+	return fmt.Sprintf("client: group context extension 0x%04x: %s", uint16(e.Extension), e.Reason)
+}
+
+func (e *GroupContextError) Unwrap() error { return ErrInvalidGroup }
+
+// immutableMetadataExtension encodes GroupMetadataV1 as extension 0xF000:
+// the protobuf wrapped in a TLS byte vector, inside the extension's own
+// vector (xmtp-groups.md §1.2).
+func immutableMetadataExtension(md *content.GroupMetadataV1) (mls.Extension, error) {
+	b, err := deterministic.Marshal(md)
+	if err != nil {
+		return mls.Extension{}, fmt.Errorf("encode group metadata: %w", err)
+	}
+	var w mls.Writer
+	w.Opaque(b)
+	if err := w.Err(); err != nil {
+		return mls.Extension{}, fmt.Errorf("encode group metadata: %w", err)
+	}
+	return mls.Extension{Type: ExtensionImmutableMetadata, Data: w.Bytes()}, nil
+}
+
+// protoExtension encodes m raw as an extension of type t (0xFF0x).
+func protoExtension(t mls.ExtensionType, m proto.Message) (mls.Extension, error) {
+	b, err := deterministic.Marshal(m)
+	if err != nil {
+		return mls.Extension{}, fmt.Errorf("encode extension 0x%04x: %w", uint16(t), err)
+	}
+	return mls.Extension{Type: t, Data: b}, nil
+}
+
+// GroupExtensions is the decoded XMTP state of a group's context.
+type GroupExtensions struct {
+	Metadata    *content.GroupMetadataV1
+	Mutable     *content.GroupMutableMetadataV1
+	Membership  *content.GroupMembership
+	Permissions *content.GroupMutablePermissionsV1
+}
+
+func findExt(exts []mls.Extension, t mls.ExtensionType) ([]byte, bool) {
+	for _, e := range exts {
+		if e.Type == t {
+			return e.Data, true
+		}
+	}
+	return nil, false
+}
+
+// parseGroupExtensions decodes and checks the four XMTP extensions of a
+// group context, with libxmtp's rules: all present, a known conversation
+// type, DM members set for DMs, admin and super-admin lists present, and
+// every PolicySet field present.
+func parseGroupExtensions(exts []mls.Extension) (*GroupExtensions, error) {
+	var g GroupExtensions
+	bad := func(t mls.ExtensionType, format string, args ...any) error {
+		return &GroupContextError{Extension: t, Reason: fmt.Sprintf(format, args...)}
+	}
+	raw, ok := findExt(exts, ExtensionImmutableMetadata)
+	if !ok {
+		return nil, bad(ExtensionImmutableMetadata, "missing")
+	}
+	r := mls.NewReader(raw)
+	inner := r.Opaque()
+	if err := r.Finish(); err != nil {
+		return nil, bad(ExtensionImmutableMetadata, "not a byte vector")
+	}
+	g.Metadata = new(content.GroupMetadataV1)
+	if err := proto.Unmarshal(inner, g.Metadata); err != nil {
+		return nil, bad(ExtensionImmutableMetadata, "malformed protobuf")
+	}
+	switch g.Metadata.GetConversationType() {
+	case content.ConversationType_CONVERSATION_TYPE_GROUP, content.ConversationType_CONVERSATION_TYPE_SYNC,
+		content.ConversationType_CONVERSATION_TYPE_ONESHOT:
+	case content.ConversationType_CONVERSATION_TYPE_DM:
+		dm := g.Metadata.GetDmMembers()
+		if dm.GetDmMemberOne() == nil || dm.GetDmMemberTwo() == nil {
+			return nil, bad(ExtensionImmutableMetadata, "dm without both members")
+		}
+	default:
+		return nil, bad(ExtensionImmutableMetadata, "conversation type %v", g.Metadata.GetConversationType())
+	}
+	if raw, ok = findExt(exts, ExtensionMutableMetadata); !ok {
+		return nil, bad(ExtensionMutableMetadata, "missing")
+	}
+	g.Mutable = new(content.GroupMutableMetadataV1)
+	if err := proto.Unmarshal(raw, g.Mutable); err != nil {
+		return nil, bad(ExtensionMutableMetadata, "malformed protobuf")
+	}
+	if g.Mutable.AdminList == nil || g.Mutable.SuperAdminList == nil {
+		return nil, bad(ExtensionMutableMetadata, "missing metadata field")
+	}
+	if raw, ok = findExt(exts, ExtensionGroupMembership); !ok {
+		return nil, bad(ExtensionGroupMembership, "missing")
+	}
+	g.Membership = new(content.GroupMembership)
+	if err := proto.Unmarshal(raw, g.Membership); err != nil {
+		return nil, bad(ExtensionGroupMembership, "malformed protobuf")
+	}
+	if raw, ok = findExt(exts, ExtensionGroupPermissions); !ok {
+		return nil, bad(ExtensionGroupPermissions, "missing")
+	}
+	g.Permissions = new(content.GroupMutablePermissionsV1)
+	if err := proto.Unmarshal(raw, g.Permissions); err != nil {
+		return nil, bad(ExtensionGroupPermissions, "malformed protobuf")
+	}
+	if err := checkPolicySet(g.Permissions.GetPolicies()); err != nil {
+		return nil, bad(ExtensionGroupPermissions, "%v", err)
+	}
+	return &g, nil
+}
+
+// checkPolicySet requires every non-map PolicySet field (xmtp-groups.md
+// §3.1). Evaluating the policies is policy/'s job.
+func checkPolicySet(p *content.PolicySet) error {
+	switch {
+	case p == nil:
+		return errors.New("no policy set")
+	case p.AddMemberPolicy == nil, p.RemoveMemberPolicy == nil, p.AddAdminPolicy == nil,
+		p.RemoveAdminPolicy == nil, p.UpdatePermissionsPolicy == nil:
+		return errors.New("policy set lacks a required policy")
+	}
+	return nil
+}
+
+// GroupOptions are the optional settings of a new group. The zero value
+// gives an unnamed group with the default ("all members") permissions.
+type GroupOptions struct {
+	// Name, Description, ImageURLSquare and AppData set the mutable
+	// metadata attributes; empty means "". Each is limited in bytes as
+	// libxmtp limits it (100, 1000, 2048 and 8192).
+	Name           string
+	Description    string
+	ImageURLSquare string
+	AppData        string
+}
+
+func (o *GroupOptions) check() error {
+	switch {
+	case len(o.Name) > maxGroupNameLength:
+		return fmt.Errorf("%w: group name longer than %d bytes", ErrInvalidArgument, maxGroupNameLength)
+	case len(o.Description) > maxDescriptionLength:
+		return fmt.Errorf("%w: description longer than %d bytes", ErrInvalidArgument, maxDescriptionLength)
+	case len(o.ImageURLSquare) > maxImageURLLength:
+		return fmt.Errorf("%w: image url longer than %d bytes", ErrInvalidArgument, maxImageURLLength)
+	case len(o.AppData) > maxAppDataLength:
+		return fmt.Errorf("%w: app data longer than %d bytes", ErrInvalidArgument, maxAppDataLength)
+	}
+	return nil
+}
+
+// newGroupExtensions returns the GroupContext extensions libxmtp writes for
+// a new group (xmtp-groups.md §1.3, §2.4), in its order: immutable
+// metadata, mutable metadata (creator sole super admin, a fresh commit-log
+// signer), membership {creator: 0}, the default permissions, and the
+// required capabilities.
+func newGroupExtensions(rand io.Reader, creator identity.InboxID, opts *GroupOptions) ([]mls.Extension, error) {
+	imm, err := immutableMetadataExtension(&content.GroupMetadataV1{
+		ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP,
+		CreatorInboxId:   string(creator),
+	})
+	if err != nil {
+		return nil, err
+	}
+	signer := make([]byte, commitLogSignerKeySize)
+	if _, err := io.ReadFull(rand, signer); err != nil {
+		return nil, fmt.Errorf("generate commit log signer: %w", err)
+	}
+	mut, err := protoExtension(ExtensionMutableMetadata, &content.GroupMutableMetadataV1{
+		Attributes: map[string]string{
+			AttrGroupName:       opts.Name,
+			AttrDescription:     opts.Description,
+			AttrImageURLSquare:  opts.ImageURLSquare,
+			AttrAppData:         opts.AppData,
+			AttrCommitLogSigner: hex.EncodeToString(signer),
+		},
+		AdminList:      &content.Inboxes{InboxIds: []string{}},
+		SuperAdminList: &content.Inboxes{InboxIds: []string{string(creator)}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	mem, err := protoExtension(ExtensionGroupMembership, &content.GroupMembership{
+		Members: map[string]uint64{string(creator): 0},
+	})
+	if err != nil {
+		return nil, err
+	}
+	permBytes, err := policy.Marshal(policy.Default())
+	if err != nil {
+		return nil, fmt.Errorf("%w: encode default permissions: %w", ErrInternal, err)
+	}
+	perm := mls.Extension{Type: ExtensionGroupPermissions, Data: permBytes}
+	return []mls.Extension{imm, mut, mem, perm, requiredCapabilities()}, nil
+}
+
+// withExtension returns exts with the extension of e's type replaced by e
+// (appended when absent).
+func withExtension(exts []mls.Extension, e mls.Extension) []mls.Extension {
+	out := slices.Clone(exts)
+	for i := range out {
+		if out[i].Type == e.Type {
+			out[i] = e
+			return out
+		}
+	}
+	return append(out, e)
+}

@@ -1,0 +1,209 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+)
+
+// ErrNotFound is returned by client repository reads that find no row.
+var ErrNotFound = errors.New("storage: not found")
+
+// ClientDB is one client installation's own SQLite database: its identity
+// keys, key packages, groups (MLS state blob plus indexed columns and the
+// processed cursor), messages and topic cursors. It is separate from the
+// node's [DB], with its own numbered migrations recorded in the
+// client_schema_versions table. It is safe for concurrent use.
+//
+// The database holds private keys and MLS epoch secrets in the clear:
+// protect the file (BUG(client): no at-rest encryption yet; libxmtp uses
+// SQLCipher).
+type ClientDB struct {
+	d *DB
+}
+
+// clientSchemaVersion records one applied client migration.
+type clientSchemaVersion struct {
+	Version   int    `gorm:"primaryKey;autoIncrement:false"`
+	Name      string `gorm:"not null"`
+	AppliedNs int64  `gorm:"not null"`
+}
+
+func (clientSchemaVersion) TableName() string { return "client_schema_versions" }
+
+// clientMigrations lists every client schema change in order. Never edit
+// or renumber a released entry: append a new one.
+var clientMigrations = []migration{
+	{1, "client tables: identity, key packages, groups, messages, cursors", clientMigrate1},
+}
+
+// ClientSchemaVersion is the client schema version this binary creates and
+// expects.
+func ClientSchemaVersion() int { return clientMigrations[len(clientMigrations)-1].version }
+
+// OpenClient opens (creating if missing) the SQLite file at path as a
+// client database and applies its pending migrations. It uses the same
+// connection settings as [Open] (WAL, busy timeout, foreign keys,
+// immediate write transactions). opts may be nil.
+func OpenClient(ctx context.Context, path string, opts *Options) (*ClientDB, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if strings.TrimSpace(path) == "" || IsPostgresDSN(path) {
+		return nil, fmt.Errorf("storage: open client database: %q is not a SQLite file path", path)
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 10 * time.Second
+	}
+	gdb, err := gorm.Open(sqlite.Open(sqliteDSN(path, busy)), &gorm.Config{
+		SkipDefaultTransaction: true,
+		Logger:                 newGormLogger(log),
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: open client database: %w", err)
+	}
+	d := &DB{gdb: gdb, dialect: DialectSQLite, log: log}
+	if err := d.checkSQLitePragmas(ctx); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	if err := migrateClient(ctx, d); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	log.Info("client database open")
+	return &ClientDB{d: d}, nil
+}
+
+// Close closes the database. Calls after the first return nil.
+func (c *ClientDB) Close() error {
+	if c == nil {
+		return nil
+	}
+	return c.d.Close()
+}
+
+func (c *ClientDB) db(ctx context.Context) *gorm.DB { return c.d.gdb.WithContext(ctx) }
+
+// migrateClient applies the pending client migrations, each in its own
+// transaction with its version row (as [DB] does for the node's list).
+func migrateClient(ctx context.Context, d *DB) error {
+	db := d.gdb.WithContext(ctx)
+	if err := db.AutoMigrate(&clientSchemaVersion{}); err != nil {
+		return fmt.Errorf("storage: create client_schema_versions: %w", err)
+	}
+	var current int
+	if err := db.Model(&clientSchemaVersion{}).Select("COALESCE(MAX(version), 0)").Scan(&current).Error; err != nil {
+		return fmt.Errorf("storage: read client schema version: %w", err)
+	}
+	if current > ClientSchemaVersion() {
+		return fmt.Errorf("storage: client database schema version %d is newer than this binary's %d", current, ClientSchemaVersion())
+	}
+	for _, m := range clientMigrations {
+		if m.version <= current {
+			continue
+		}
+		err := db.Transaction(func(tx *gorm.DB) error {
+			if err := m.apply(tx); err != nil {
+				return err
+			}
+			return tx.Create(&clientSchemaVersion{Version: m.version, Name: m.name, AppliedNs: time.Now().UnixNano()}).Error
+		})
+		if err != nil {
+			return fmt.Errorf("storage: client migration %d (%s): %w", m.version, m.name, err)
+		}
+		d.log.Info("client database migrated", "version", m.version, "migration", m.name)
+	}
+	return nil
+}
+
+// Client version 1 snapshots.
+
+type cm1Identity struct {
+	ID              int    `gorm:"primaryKey;autoIncrement:false"`
+	InboxID         string `gorm:"not null"`
+	Address         string `gorm:"not null"`
+	Nonce           int64  `gorm:"not null"`
+	InstallationKey []byte `gorm:"not null"`
+	HmacRootKey     []byte `gorm:"not null"`
+	Registered      bool   `gorm:"not null"`
+	CreatedNs       int64  `gorm:"not null"`
+}
+
+func (cm1Identity) TableName() string { return "identity" }
+
+type cm1KeyPackage struct {
+	ID                   int64  `gorm:"primaryKey;autoIncrement"`
+	InitPublicKey        []byte `gorm:"not null;uniqueIndex:idx_key_packages_init"`
+	KeyPackage           []byte `gorm:"not null"`
+	InitPrivateKey       []byte `gorm:"not null"`
+	EncryptionPrivateKey []byte `gorm:"not null"`
+	CreatedNs            int64  `gorm:"not null"`
+	UploadedNs           int64  `gorm:"not null"`
+	DeleteAtNs           int64  `gorm:"not null;index:idx_key_packages_delete"`
+}
+
+func (cm1KeyPackage) TableName() string { return "key_packages" }
+
+type cm1Group struct {
+	GroupID          []byte `gorm:"primaryKey"`
+	CreatedNs        int64  `gorm:"not null"`
+	ConversationType int32  `gorm:"not null;index:idx_groups_kind"`
+	CreatorInboxID   string `gorm:"not null"`
+	AddedByInboxID   string `gorm:"not null"`
+	DmID             string `gorm:"not null;index:idx_groups_dm"`
+	MembershipState  int16  `gorm:"not null"`
+	Active           bool   `gorm:"not null"`
+	Epoch            int64  `gorm:"not null"`
+	State            []byte `gorm:"not null"`
+	Cursor           int64  `gorm:"not null"`
+	WelcomeID        int64  `gorm:"not null"`
+	LastMessageNs    int64  `gorm:"not null;index:idx_groups_last"`
+	UpdatedNs        int64  `gorm:"not null"`
+}
+
+func (cm1Group) TableName() string { return "groups" }
+
+type cm1Message struct {
+	ID                 []byte `gorm:"primaryKey"`
+	GroupID            []byte `gorm:"not null;index:idx_messages_group,priority:1"`
+	SentAtNs           int64  `gorm:"not null;index:idx_messages_group,priority:2"`
+	Kind               int16  `gorm:"not null"`
+	DeliveryStatus     int16  `gorm:"not null;index:idx_messages_status"`
+	SenderInboxID      string `gorm:"not null"`
+	SenderInstallation []byte
+	AuthorityID        string `gorm:"not null"`
+	TypeID             string `gorm:"not null"`
+	VersionMajor       int32  `gorm:"not null"`
+	VersionMinor       int32  `gorm:"not null"`
+	Content            []byte `gorm:"not null"`
+	IdempotencyKey     string `gorm:"not null"`
+	Cursor             int64  `gorm:"not null"`
+	Payload            []byte
+	InsertedNs         int64 `gorm:"not null"`
+}
+
+func (cm1Message) TableName() string { return "messages" }
+
+type cm1Cursor struct {
+	Topic  string `gorm:"primaryKey"`
+	Cursor int64  `gorm:"not null"`
+}
+
+func (cm1Cursor) TableName() string { return "cursors" }
+
+func clientMigrate1(tx *gorm.DB) error {
+	return tx.AutoMigrate(&cm1Identity{}, &cm1KeyPackage{}, &cm1Group{}, &cm1Message{}, &cm1Cursor{})
+}
