@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -27,9 +28,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 0
 		case "mls-selfcheck":
 			args = args[1:]
+		case "node":
+			return runNode(context.Background(), args[1:], stderr, nil)
 		default:
 			if args[0] != "" && args[0][0] != '-' {
-				fmt.Fprintf(stderr, "bridge: unknown command %q (commands: mls-selfcheck, version)\n", args[0])
+				fmt.Fprintf(stderr, "bridge: unknown command %q (commands: mls-selfcheck, node, version)\n", args[0])
 				return 2
 			}
 		}
