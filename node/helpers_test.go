@@ -49,8 +49,7 @@ func startTestNodeLevel(t *testing.T, path string, cfg Config, level slog.Level)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
-	conn, err := grpc.NewClient(n.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+	conn, err := dialNode(n.Addr().String())
 	if err != nil {
 		t.Fatalf("dial node: %v", err)
 	}
@@ -58,6 +57,16 @@ func startTestNodeLevel(t *testing.T, path string, cfg Config, level slog.Level)
 	t.Cleanup(tn.stop)
 	return tn
 }
+
+// dialNode connects a test client to addr, allowing oversized messages so
+// that the node's own limits are what refuses them.
+func dialNode(addr string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20), grpc.MaxCallSendMsgSize(64<<20)))
+}
+
+// benchDatabase is storagetest.Database for benchmarks.
+func benchDatabase(b *testing.B) string { return storagetest.Database(b) }
 
 func (tn *testNode) stop() {
 	_ = tn.conn.Close()

@@ -92,10 +92,3 @@ func (h *hub[T]) publish(items []item[T]) {
 		}
 	}
 }
-
-// subscribers returns how many subscriptions listen to topic.
-func (h *hub[T]) subscribers(topic string) int {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return len(h.topics[topic])
-}

@@ -33,7 +33,6 @@ type Node struct {
 	srv  *Server
 	db   *storage.DB
 	ln   net.Listener
-	log  *slog.Logger
 	wg   sync.WaitGroup
 	err  error // Serve's result, valid once done is closed
 	done chan struct{}
@@ -65,7 +64,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	cfg := opts.Server
 	cfg.Logger = log
-	n := &Node{srv: NewServer(db, cfg), db: db, ln: ln, log: log, done: make(chan struct{})}
+	n := &Node{srv: NewServer(db, cfg), db: db, ln: ln, done: make(chan struct{})}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
