@@ -1,7 +1,13 @@
-// Command bridge is the one mlsbridge binary. Today its main job is a
-// self-check of the MLS layer: it runs a small group of in-process members
-// on cipher suite 3 (the XMTP suite) and shows that they agree on every
-// epoch. Later issues add the embedded node, the bot runtime and the bridges.
+// Command bridge is the one mlsbridge binary.
+//
+//	bridge [-config FILE]        the main job: today it runs the embedded XMTP node
+//	                             from the config until SIGINT/SIGTERM
+//	bridge node [flags]          the XMTP node alone, for operators
+//	bridge mls-selfcheck [flags] an in-process MLS group on suite 3, as a smoke check
+//	bridge version
+//
+// Later issues add the bot runtime, the cron jobs and the bridges to the
+// main job.
 package main
 
 import (
@@ -11,6 +17,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 const version = "0.1.0-dev"
@@ -27,25 +35,74 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "bridge %s\n", version)
 			return 0
 		case "mls-selfcheck":
-			args = args[1:]
+			return runSelfCheck(args[1:], stdout, stderr)
 		case "node":
 			return runNode(context.Background(), args[1:], stderr, nil)
 		default:
 			if args[0] != "" && args[0][0] != '-' {
-				fmt.Fprintf(stderr, "bridge: unknown command %q (commands: mls-selfcheck, node, version)\n", args[0])
+				fmt.Fprintf(stderr, "bridge: unknown command %q (commands: node, mls-selfcheck, version)\n", args[0])
 				return 2
 			}
 		}
 	}
+	return runMain(context.Background(), args, stdout, stderr, nil)
+}
+
+// runMain is the main job: load the config, start what it asks for, and
+// run until SIGINT/SIGTERM or ctx ends. started, if not nil, is called once
+// everything serves (tests use it).
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, started func(url string)) int {
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	members := fs.Int("members", 5, "number of in-process MLS members in the self-check (2..1000)")
-	messages := fs.Int("messages", 3, "application messages each member sends")
+	path := fs.String("config", "config.yaml", "YAML configuration file (see config.example.yaml)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bridge: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	cfg, err := loadConfig(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "bridge: %v\n", err)
+		return 2
+	}
+	log := cfg.logger(stderr)
+	if !cfg.Node.Embedded {
+		log.Error("nothing to run: a remote node (node.embedded: false) has no bot or bridge to serve yet", "url", cfg.Node.URL)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	n, err := startEmbeddedNode(ctx, log, cfg.Node.Listen, cfg.Node.Database)
+	if err != nil {
+		log.Error("embedded node failed to start", "err", err)
+		return 1
+	}
+	url := "http://" + n.Addr().String()
+	fmt.Fprintf(stdout, "bridge %s: XMTP node serving at %s (libxmtp: host %s, isSecure false); Ctrl-C stops it\n", version, url, url)
+	if started != nil {
+		started(url)
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("bridge stopping on signal")
+	case <-n.Done():
+	}
+	return stopNode(log, n)
+}
+
+// runSelfCheck implements `bridge mls-selfcheck`.
+func runSelfCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bridge mls-selfcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	members := fs.Int("members", 5, "number of in-process MLS members (2..1000)")
+	messages := fs.Int("messages", 3, "application messages each member sends (0..1000)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *members < 2 || *members > 1000 || *messages < 0 || *messages > 1000 {
-		fmt.Fprintln(stderr, "bridge: -members must be in 2..1000 and -messages in 0..1000")
+		fmt.Fprintln(stderr, "bridge mls-selfcheck: -members must be in 2..1000 and -messages in 0..1000")
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -17,7 +21,7 @@ func TestRunSelfCheck(t *testing.T) {
 }
 
 func TestRunRejectsBadInput(t *testing.T) {
-	for _, args := range [][]string{{"-members", "1"}, {"-members", "5000"}, {"-messages", "-1"}, {"nonsense"}, {"-nope"}} {
+	for _, args := range [][]string{{"mls-selfcheck", "-members", "1"}, {"mls-selfcheck", "-members", "5000"}, {"mls-selfcheck", "-messages", "-1"}, {"nonsense"}, {"-nope"}, {"-config", "/nonexistent/config.yaml"}} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != 2 {
 			t.Errorf("run(%q) = %d, want 2", args, code)
@@ -25,5 +29,79 @@ func TestRunRejectsBadInput(t *testing.T) {
 		if errb.Len() == 0 {
 			t.Errorf("run(%q) printed no error", args)
 		}
+	}
+}
+
+func TestConfigExampleLoads(t *testing.T) {
+	cfg, err := loadConfig("../../config.example.yaml")
+	if err != nil {
+		t.Fatalf("config.example.yaml: %v", err)
+	}
+	if !cfg.Node.Embedded || cfg.Node.Listen != "127.0.0.1:5556" || cfg.Node.Database != "mlsbridge-node.db" {
+		t.Fatalf("example config = %+v, want the embedded node on 127.0.0.1:5556", cfg.Node)
+	}
+	if cfg.Log.Level != "info" || cfg.Log.Format != "text" {
+		t.Fatalf("example log config = %+v", cfg.Log)
+	}
+}
+
+func TestConfigEmptyMeansDefaults(t *testing.T) {
+	cfg, err := parseConfig([]byte("node:\n  embedded: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Node.Listen != "127.0.0.1:5556" || cfg.Log.Level != "info" {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+	if _, err := parseConfig(nil); err == nil || !strings.Contains(err.Error(), "node.url") {
+		t.Fatalf("empty config (remote node without url) = %v, want a node.url error", err)
+	}
+}
+
+func TestConfigReportsEveryProblem(t *testing.T) {
+	_, err := parseConfig([]byte("log:\n  level: loud\n  format: xml\nnode:\n  embedded: true\n  listen: nowhere\n"))
+	if err == nil {
+		t.Fatal("bad config accepted")
+	}
+	for _, want := range []string{"log.level", "log.format", "node.listen"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %s", err, want)
+		}
+	}
+	if _, err := parseConfig([]byte("nod:\n  embedded: true\n")); err == nil {
+		t.Error("unknown key accepted")
+	}
+}
+
+func TestMainJobServesEmbeddedNode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	conf := "node:\n  embedded: true\n  listen: 127.0.0.1:0\n  database: " + filepath.Join(dir, "node.db") + "\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	urls := make(chan string, 1)
+	go func() { done <- runMain(ctx, []string{"-config", path}, &out, &errb, func(u string) { urls <- u }) }()
+	var url string
+	select {
+	case url = <-urls:
+	case code := <-done:
+		t.Fatalf("main job exited %d before serving: %s", code, errb.String())
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatalf("dial the embedded node at %s: %v", url, err)
+	}
+	conn.Close()
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("main job exited %d after cancel: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node.db")); err != nil {
+		t.Fatalf("node database not created: %v", err)
 	}
 }

@@ -55,6 +55,11 @@ func runNode(ctx context.Context, args []string, stderr io.Writer, ready func(*n
 		log.Info("node stopping on signal")
 	case <-n.Done():
 	}
+	return stopNode(log, n)
+}
+
+// stopNode stops n within nodeShutdownTimeout and returns the exit code.
+func stopNode(log *slog.Logger, n *node.Node) int {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), nodeShutdownTimeout)
 	defer cancel()
 	if err := n.Stop(shutdownCtx); err != nil {
