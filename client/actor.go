@@ -19,9 +19,12 @@ const actorQueueSize = 64
 type groupState struct {
 	row *storage.ClientGroup
 	mls *mls.Group
-	// own maps the payload hash of our messages awaiting their echo to
-	// their message ids (we cannot decrypt our own messages).
-	own map[string][]byte
+	// own maps the payload hash of our intents awaiting their echo to them
+	// (we cannot decrypt our own messages, and our commits close intents).
+	own map[string]ownPayload
+	// broken is set when the in-memory state may differ from the stored
+	// one (a failed save): the goroutine reloads it after the operation.
+	broken bool
 }
 
 type groupOp struct {
@@ -35,6 +38,8 @@ type groupOp struct {
 type groupActor struct {
 	id  []byte
 	ops chan groupOp
+	// quit is closed when the group is deleted; the goroutine then ends.
+	quit chan struct{}
 }
 
 // withGroup runs fn on the goroutine owning group id, loading the group
@@ -57,6 +62,8 @@ func (c *Client) withGroup(ctx context.Context, id []byte, fn func(ctx context.C
 			return ctx.Err()
 		case <-c.stop:
 			return ErrClosed
+		case <-a.quit:
+			return ErrGroupNotFound
 		}
 	}
 	select {
@@ -64,6 +71,13 @@ func (c *Client) withGroup(ctx context.Context, id []byte, fn func(ctx context.C
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-a.quit:
+		select {
+		case err := <-op.done:
+			return err
+		default:
+			return ErrGroupNotFound
+		}
 	}
 }
 
@@ -77,7 +91,7 @@ func (c *Client) actor(id []byte) (*groupActor, error) {
 	if a, ok := c.actors[string(id)]; ok {
 		return a, nil
 	}
-	a := &groupActor{id: append([]byte(nil), id...), ops: make(chan groupOp, actorQueueSize)}
+	a := &groupActor{id: append([]byte(nil), id...), ops: make(chan groupOp, actorQueueSize), quit: make(chan struct{})}
 	c.actors[string(id)] = a
 	c.wg.Add(1)
 	go c.runActor(a)
@@ -91,7 +105,10 @@ func (c *Client) runActor(a *groupActor) {
 	for {
 		select {
 		case <-c.stop:
-			c.drain(a)
+			c.drain(a, ErrClosed)
+			return
+		case <-a.quit:
+			c.drain(a, ErrGroupNotFound)
 			return
 		case op := <-a.ops:
 			if st == nil {
@@ -103,8 +120,8 @@ func (c *Client) runActor(a *groupActor) {
 				}
 			}
 			op.done <- c.runOp(log, op, st)
-			if st.mls == nil {
-				st = nil // the operation asked for a reload
+			if st.broken {
+				st = nil // reload from the database
 			}
 		}
 	}
@@ -116,25 +133,26 @@ func (c *Client) runOp(log *slog.Logger, op groupOp, st *groupState) (err error)
 		if r := recover(); r != nil {
 			log.Error("group operation panicked", "panic", fmt.Sprint(r))
 			err = fmt.Errorf("%w: group operation panicked", ErrInternal)
-			st.mls = nil // reload from the database next time
+			st.broken = true
 		}
 	}()
 	return op.fn(op.ctx, st)
 }
 
-// drain fails the operations still queued at shutdown.
-func (c *Client) drain(a *groupActor) {
+// drain fails the operations still queued when the goroutine ends.
+func (c *Client) drain(a *groupActor, err error) {
 	for {
 		select {
 		case op := <-a.ops:
-			op.done <- ErrClosed
+			op.done <- err
 		default:
 			return
 		}
 	}
 }
 
-// loadGroup reads a group and its unconfirmed own messages.
+// loadGroup reads a group and the payloads of its intents awaiting their
+// echo.
 func (c *Client) loadGroup(ctx context.Context, id []byte) (*groupState, error) {
 	row, err := c.db.Group(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -147,13 +165,15 @@ func (c *Client) loadGroup(ctx context.Context, id []byte) (*groupState, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: load group state: %w", ErrInternal, err)
 	}
-	st := &groupState{row: row, mls: g, own: map[string][]byte{}}
-	pending, err := c.db.MessagesWithPayload(ctx, id)
+	st := &groupState{row: row, mls: g, own: map[string]ownPayload{}}
+	intents, err := c.db.Intents(ctx, id, int16(IntentToPublish), int16(IntentPublished))
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range pending {
-		st.own[payloadKey(m.Payload)] = m.ID
+	for _, in := range intents {
+		if in.Payload != nil {
+			st.own[payloadKey(in.Payload)] = ownPayload{intentID: in.ID, kind: IntentKind(in.Kind), messageID: in.MessageID}
+		}
 	}
 	return st, nil
 }

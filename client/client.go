@@ -81,6 +81,10 @@ type Client struct {
 	nonce    uint64
 	inst     *identity.InstallationSigner
 	hmacRoot []byte
+	ids      identityCache
+	events   groupEvents
+	// welcomeMu serialises welcome processing (SyncWelcomes, streams).
+	welcomeMu sync.Mutex
 
 	mu         sync.Mutex // guards registered, actors, closed
 	registered bool

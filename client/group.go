@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 
 	"mlsbridge/identity"
 	"mlsbridge/mls"
+	"mlsbridge/policy"
 	"mlsbridge/storage"
 	"mlsbridge/wire/content"
 )
@@ -91,35 +91,51 @@ func (c *Client) CreateGroup(ctx context.Context, opts *GroupOptions) (*Group, e
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	id := make([]byte, groupIDSize)
-	if _, err := io.ReadFull(c.rand, id); err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
-	}
 	exts, err := newGroupExtensions(c.rand, c.inbox, opts)
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
 	}
-	cred, err := credentialFor(c.inbox)
+	g, err := c.createGroup(ctx, exts, content.ConversationType_CONVERSATION_TYPE_GROUP, "")
 	if err != nil {
 		return nil, fmt.Errorf("create group: %w", err)
+	}
+	return g, nil
+}
+
+// createGroup creates and stores an MLS group of which we are the only
+// member, with the given GroupContext extensions, marks it allowed, and
+// announces it to conversation streams.
+func (c *Client) createGroup(ctx context.Context, exts []mls.Extension, t content.ConversationType, dmID string) (*Group, error) {
+	id := make([]byte, groupIDSize)
+	if _, err := io.ReadFull(c.rand, id); err != nil {
+		return nil, err
+	}
+	cred, err := credentialFor(c.inbox)
+	if err != nil {
+		return nil, err
 	}
 	g, err := mls.NewGroup(c.mlsConfig(), Suite, id, c.signaturePriv(), cred, leafOptions(c.inbox, c.now()), exts)
 	if err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
+		return nil, err
 	}
 	state, err := g.MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
+		return nil, err
 	}
 	now := c.nowNs()
-	row := storage.ClientGroup{GroupID: id, CreatedNs: now, ConversationType: int32(content.ConversationType_CONVERSATION_TYPE_GROUP),
-		CreatorInboxID: string(c.inbox), AddedByInboxID: string(c.inbox), MembershipState: int16(MembershipAllowed),
-		Active: true, Epoch: g.Epoch(), State: state, LastMessageNs: now, UpdatedNs: now}
+	row := storage.ClientGroup{GroupID: id, CreatedNs: now, ConversationType: int32(t), CreatorInboxID: string(c.inbox),
+		AddedByInboxID: string(c.inbox), DmID: dmID, MembershipState: int16(MembershipAllowed), Active: true, Epoch: g.Epoch(),
+		State: state, LastMessageNs: now, UpdatedNs: now}
 	if _, err := c.db.InsertGroup(ctx, row, nil, "", 0); err != nil {
-		return nil, fmt.Errorf("create group: %w", err)
+		return nil, err
 	}
-	c.log.Info("group created", "group_id", GroupID(id).String())
-	return &Group{c: c, id: id}, nil
+	if err := c.implicitConsent(ctx, ConsentConversation, GroupID(id).String(), ConsentAllowed); err != nil {
+		return nil, err
+	}
+	c.log.Info("group created", "group_id", GroupID(id).String(), "conversation_type", t.String())
+	grp := &Group{c: c, id: id}
+	c.events.announce(grp)
+	return grp, nil
 }
 
 // CreateGroupWithMembers creates a group (see CreateGroup) and adds the
@@ -137,45 +153,96 @@ func (c *Client) CreateGroupWithMembers(ctx context.Context, opts *GroupOptions,
 	return g, res, err
 }
 
-// saveState persists st's MLS state, epoch, activity and cursor, with msgs,
-// in one transaction.
-func (c *Client) saveState(ctx context.Context, st *groupState, msgs []storage.ClientMessage) error {
+// saveState persists st's MLS state, epoch, activity and cursor with the
+// messages, confirmations and intent changes of p, in one transaction. On
+// failure the group is reloaded from the database after the operation.
+func (c *Client) saveState(ctx context.Context, st *groupState, p storage.GroupProgress) error {
 	b, err := st.mls.MarshalBinary()
 	if err != nil {
+		st.broken = true
 		return fmt.Errorf("%w: %w", ErrInternal, err)
 	}
-	st.row.State, st.row.Epoch, st.row.Active = b, st.mls.Epoch(), st.mls.Active()
-	err = c.db.SaveGroupProgress(ctx, storage.GroupProgress{GroupID: st.row.GroupID, State: b, Epoch: st.row.Epoch,
-		Active: st.row.Active, Cursor: st.row.Cursor, UpdatedNs: c.nowNs()}, msgs)
-	if err != nil {
+	p.GroupID, p.State, p.Epoch, p.Active, p.Cursor, p.UpdatedNs = st.row.GroupID, b, st.mls.Epoch(), st.mls.Active(), st.row.Cursor, c.nowNs()
+	if err := c.db.SaveGroupProgress(ctx, p); err != nil {
+		st.broken = true
 		return fmt.Errorf("save group: %w", err)
+	}
+	st.row.State, st.row.Epoch, st.row.Active = b, p.Epoch, p.Active
+	for _, m := range p.Messages {
+		st.row.LastMessageNs = max(st.row.LastMessageNs, m.SentAtNs)
 	}
 	return nil
 }
 
-// GroupInfo is a snapshot of a group's state.
+// GroupInfo is a snapshot of a group's state: its immutable metadata
+// (type, creator, DM members), its mutable metadata (attributes, admins),
+// its permissions and its membership.
 type GroupInfo struct {
 	ID               GroupID
 	ConversationType content.ConversationType
 	CreatorInboxID   identity.InboxID
-	AddedByInboxID   identity.InboxID
+	// DMMembers are the two inboxes of a DM; nil for other conversations.
+	DMMembers []identity.InboxID
+	// AddedByInboxID is who added us ("" when unknown); our own inbox for
+	// groups we created.
+	AddedByInboxID identity.InboxID
 	// Attributes are the mutable metadata attributes (name, description…).
 	Attributes  map[string]string
 	Admins      []identity.InboxID
 	SuperAdmins []identity.InboxID
+	// Permissions are the group's policies.
+	Permissions policy.PolicySet
 	// Membership maps each member inbox to the identity sequence id the
-	// group has applied for it.
+	// group has applied for it (0 for a creator not yet pinned).
 	Membership      map[identity.InboxID]uint64
 	Epoch           uint64
 	Active          bool
 	MembershipState MembershipState
 	CreatedNs       int64
+	LastActivityNs  int64
 }
 
 // Name returns the group_name attribute.
 func (i *GroupInfo) Name() string { return i.Attributes[AttrGroupName] }
 
-// Info returns the group's current metadata, admins and membership.
+// Description returns the description attribute.
+func (i *GroupInfo) Description() string { return i.Attributes[AttrDescription] }
+
+// ImageURLSquare returns the group_image_url_square attribute.
+func (i *GroupInfo) ImageURLSquare() string { return i.Attributes[AttrImageURLSquare] }
+
+// AppData returns the app_data attribute.
+func (i *GroupInfo) AppData() string { return i.Attributes[AttrAppData] }
+
+// MinimumSupportedProtocolVersion returns the group's version floor ("":
+// none).
+func (i *GroupInfo) MinimumSupportedProtocolVersion() string { return i.Attributes[AttrMinVersion] }
+
+// PermissionLevel returns inbox's permission level from the admin lists.
+func (i *GroupInfo) PermissionLevel(inbox identity.InboxID) PermissionLevel {
+	switch {
+	case slices.Contains(i.SuperAdmins, inbox):
+		return PermissionSuperAdmin
+	case slices.Contains(i.Admins, inbox):
+		return PermissionAdmin
+	}
+	return PermissionMember
+}
+
+// DMPeer returns the other member of a DM, and false for other
+// conversations.
+func (i *GroupInfo) DMPeer(self identity.InboxID) (identity.InboxID, bool) {
+	if len(i.DMMembers) != 2 {
+		return "", false
+	}
+	if i.DMMembers[0] == self {
+		return i.DMMembers[1], true
+	}
+	return i.DMMembers[0], true
+}
+
+// Info returns the group's current metadata, permissions and membership
+// (no network I/O).
 func (g *Group) Info(ctx context.Context) (*GroupInfo, error) {
 	var info *GroupInfo
 	err := g.c.withGroup(ctx, g.id, func(_ context.Context, st *groupState) error {
@@ -185,8 +252,13 @@ func (g *Group) Info(ctx context.Context) (*GroupInfo, error) {
 		}
 		info = &GroupInfo{ID: slices.Clone(g.id), ConversationType: ext.Metadata.GetConversationType(),
 			CreatorInboxID: identity.InboxID(ext.Metadata.GetCreatorInboxId()), AddedByInboxID: identity.InboxID(st.row.AddedByInboxID),
-			Attributes: map[string]string{}, Membership: map[identity.InboxID]uint64{}, Epoch: st.mls.Epoch(),
-			Active: st.mls.Active(), MembershipState: MembershipState(st.row.MembershipState), CreatedNs: st.row.CreatedNs}
+			Attributes: map[string]string{}, Permissions: ext.Policies.Clone(), Membership: map[identity.InboxID]uint64{},
+			Epoch: st.mls.Epoch(), Active: st.mls.Active(), MembershipState: MembershipState(st.row.MembershipState),
+			CreatedNs: st.row.CreatedNs, LastActivityNs: st.row.LastMessageNs}
+		if dm := ext.Metadata.GetDmMembers(); dm != nil {
+			info.DMMembers = []identity.InboxID{identity.InboxID(dm.GetDmMemberOne().GetInboxId()),
+				identity.InboxID(dm.GetDmMemberTwo().GetInboxId())}
+		}
 		for k, v := range ext.Mutable.GetAttributes() {
 			info.Attributes[k] = v
 		}
@@ -208,34 +280,76 @@ func inboxes(ss []string) []identity.InboxID {
 	return out
 }
 
-// Member is one inbox of a group with its installations in the tree.
-type Member struct {
-	InboxID       identity.InboxID
-	Installations []identity.InstallationID
+// PermissionLevel is a member's role from the group's admin lists, with
+// libxmtp's numbers (Member 0, Admin 1, SuperAdmin 2).
+type PermissionLevel int8
+
+// Permission levels.
+const (
+	PermissionMember     PermissionLevel = 0
+	PermissionAdmin      PermissionLevel = 1
+	PermissionSuperAdmin PermissionLevel = 2
+)
+
+func (l PermissionLevel) String() string {
+	switch l {
+	case PermissionAdmin:
+		return "admin"
+	case PermissionSuperAdmin:
+		return "super_admin"
+	}
+	return "member"
 }
 
-// Members returns the group's members from the ratchet tree, grouped by
-// inbox and sorted by inbox id.
+// Member is one inbox of a group, as libxmtp lists it.
+type Member struct {
+	InboxID         identity.InboxID
+	PermissionLevel PermissionLevel
+	// Installations and Addresses are the inbox's installations and
+	// Ethereum addresses in its identity state at the sequence id the
+	// group applied for it.
+	Installations []identity.InstallationID
+	Addresses     []identity.Address
+	// ConsentState is our consent for the inbox.
+	ConsentState ConsentState
+}
+
+// Members lists the group's members with their permission levels, sorted
+// by inbox id (libxmtp's members: each inbox of the membership with its
+// identity state at the group's sequence id; a creator not yet pinned is
+// listed at its latest state). It fetches identity updates only for inboxes
+// whose state it has not seen yet.
 func (g *Group) Members(ctx context.Context) ([]Member, error) {
-	var out []Member
-	err := g.c.withGroup(ctx, g.id, func(_ context.Context, st *groupState) error {
-		by := map[identity.InboxID][]identity.InstallationID{}
-		for _, m := range st.mls.Members() {
-			inbox, err := inboxOfLeaf(&m.LeafNode)
-			if err != nil {
-				continue
-			}
-			inst, err := identity.InstallationIDFromBytes(m.LeafNode.SignatureKey)
-			if err != nil {
-				continue
-			}
-			by[inbox] = append(by[inbox], inst)
+	info, err := g.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]identity.InboxID, 0, len(info.Membership))
+	for in := range info.Membership {
+		ids = append(ids, in)
+	}
+	slices.Sort(ids)
+	logs, err := g.c.identityLogsAtLeast(ctx, ids, info.Membership)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	ents := make([]string, len(ids))
+	for i, in := range ids {
+		ents[i] = string(in)
+	}
+	consent, err := g.c.consentStates(ctx, ConsentInbox, ents)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, 0, len(ids))
+	for _, in := range ids {
+		m := Member{InboxID: in, PermissionLevel: info.PermissionLevel(in), ConsentState: consent[string(in)]}
+		if st, err := stateAtOrTip(logs[in], info.Membership[in]); err == nil && st != nil {
+			m.Installations, m.Addresses = st.Installations(), st.Addresses()
+		} else if err != nil {
+			return nil, fmt.Errorf("members: inbox %s: %w", in, err)
 		}
-		for inbox, insts := range by {
-			out = append(out, Member{InboxID: inbox, Installations: insts})
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].InboxID < out[j].InboxID })
-		return nil
-	})
-	return out, err
+		out = append(out, m)
+	}
+	return out, nil
 }

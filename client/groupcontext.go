@@ -95,10 +95,13 @@ func protoExtension(t mls.ExtensionType, m proto.Message) (mls.Extension, error)
 
 // GroupExtensions is the decoded XMTP state of a group's context.
 type GroupExtensions struct {
-	Metadata    *content.GroupMetadataV1
-	Mutable     *content.GroupMutableMetadataV1
-	Membership  *content.GroupMembership
-	Permissions *content.GroupMutablePermissionsV1
+	Metadata   *content.GroupMetadataV1
+	Mutable    *content.GroupMutableMetadataV1
+	Membership *content.GroupMembership
+	// Policies is the permissions extension as libxmtp decodes it;
+	// PermissionsRaw its bytes.
+	Policies       policy.PolicySet
+	PermissionsRaw []byte
 }
 
 func findExt(exts []mls.Extension, t mls.ExtensionType) ([]byte, bool) {
@@ -163,27 +166,36 @@ func parseGroupExtensions(exts []mls.Extension) (*GroupExtensions, error) {
 	if raw, ok = findExt(exts, ExtensionGroupPermissions); !ok {
 		return nil, bad(ExtensionGroupPermissions, "missing")
 	}
-	g.Permissions = new(content.GroupMutablePermissionsV1)
-	if err := proto.Unmarshal(raw, g.Permissions); err != nil {
-		return nil, bad(ExtensionGroupPermissions, "malformed protobuf")
-	}
-	if err := checkPolicySet(g.Permissions.GetPolicies()); err != nil {
+	ps, err := policy.Unmarshal(raw)
+	if err != nil {
 		return nil, bad(ExtensionGroupPermissions, "%v", err)
 	}
+	g.Policies, g.PermissionsRaw = ps, raw
 	return &g, nil
 }
 
-// checkPolicySet requires every non-map PolicySet field (xmtp-groups.md
-// §3.1). Evaluating the policies is policy/'s job.
-func checkPolicySet(p *content.PolicySet) error {
-	switch {
-	case p == nil:
-		return errors.New("no policy set")
-	case p.AddMemberPolicy == nil, p.RemoveMemberPolicy == nil, p.AddAdminPolicy == nil,
-		p.RemoveAdminPolicy == nil, p.UpdatePermissionsPolicy == nil:
-		return errors.New("policy set lacks a required policy")
+// policyState is what policy/ reads of a group (its pre-change state).
+func policyState(ext *GroupExtensions) policy.GroupState {
+	gs := policy.GroupState{Type: policy.ConversationType(ext.Metadata.GetConversationType()), Policies: ext.Policies,
+		Metadata: policyMetadata(ext.Mutable)}
+	if dm := ext.Metadata.GetDmMembers(); dm != nil {
+		gs.DM = &policy.DMMembers{One: identity.InboxID(dm.GetDmMemberOne().GetInboxId()), Two: identity.InboxID(dm.GetDmMemberTwo().GetInboxId())}
 	}
-	return nil
+	for in := range ext.Membership.GetMembers() {
+		gs.Members = append(gs.Members, identity.InboxID(in))
+	}
+	slices.Sort(gs.Members)
+	return gs
+}
+
+// policyMetadata converts mutable metadata for policy/.
+func policyMetadata(m *content.GroupMutableMetadataV1) policy.Metadata {
+	md := policy.Metadata{Attributes: map[policy.MetadataField]string{},
+		Admins: inboxes(m.GetAdminList().GetInboxIds()), SuperAdmins: inboxes(m.GetSuperAdminList().GetInboxIds())}
+	for k, v := range m.GetAttributes() {
+		md.Attributes[policy.MetadataField(k)] = v
+	}
+	return md
 }
 
 // GroupOptions are the optional settings of a new group. The zero value

@@ -238,17 +238,64 @@ func peerMessages(t *testing.T, p *peer, client, group string) []map[string]any 
 	return out
 }
 
-// TestInteropLibxmtpCreatesGoJoins: libxmtp creates a group with our Go
-// client in it; Go receives the welcome, reads libxmtp's messages, and
-// libxmtp reads Go's answer.
-func TestInteropLibxmtpCreatesGoJoins(t *testing.T) {
+// interopEnv is what the interop subtests share: one restartable node and
+// one libxmtp-peer process (each subtest names its own libxmtp clients).
+type interopEnv struct {
+	node *testNode
+	peer *peer
+}
+
+func (e *interopEnv) host() string { return "http://" + e.node.addr }
+
+// libxmtp creates and registers a libxmtp client named name (unique in the
+// process); key, when not empty, is an existing wallet's private key (a
+// new installation of its inbox).
+func (e *interopEnv) libxmtp(t *testing.T, name, key string) map[string]any {
+	t.Helper()
+	cmd := map[string]any{"op": "create", "client": name, "db": filepath.Join(t.TempDir(), name+".db3"), "host": e.host(), "register": true}
+	if key != "" {
+		cmd["key"] = key
+	}
+	return e.peer.call(t, cmd)
+}
+
+// TestInterop runs every libxmtp interop scenario against one node and one
+// libxmtp process (starting either costs time; the scenarios use distinct
+// clients, so they do not interfere).
+func TestInterop(t *testing.T) {
 	dir := interopDir(t)
-	n := startNode(t)
-	host := "http://" + n.Addr().String()
+	env := &interopEnv{node: startTestNode(t)}
+	env.peer = startPeer(t, dir)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *interopEnv)
+	}{
+		{"LibxmtpCreatesGoJoins", interopLibxmtpCreatesGoJoins},
+		{"GoCreatesLibxmtpJoins", interopGoCreatesLibxmtpJoins},
+		{"GoRemovesLibxmtp", interopGoRemovesLibxmtp},
+		{"LibxmtpRemovesGo", interopLibxmtpRemovesGo},
+		{"GoUpdatesInstallations", interopGoUpdatesInstallations},
+		{"LibxmtpUpdatesInstallations", interopLibxmtpUpdatesInstallations},
+		{"MembersAndMetadata", interopMembersAndMetadata},
+		{"GoCreatesDM", interopGoCreatesDM},
+		{"LibxmtpCreatesDM", interopLibxmtpCreatesDM},
+		{"DuplicateDMs", interopDuplicateDMs},
+		{"SyncAllWithConsent", interopSyncAllWithConsent},
+		{"OptimisticSendAndCrashedWelcome", interopIntents},
+		{"StreamsAcrossNodeRestart", interopStreams}, // restarts the node: keep last
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, env) })
+	}
+}
+
+// interopLibxmtpCreatesGoJoins: libxmtp creates a group with our Go
+// client in it; Go receives the welcome, reads libxmtp's messages, and
+// libxmtp reads Go's answer; then each side commits in the other's group.
+func interopLibxmtpCreatesGoJoins(t *testing.T, env *interopEnv) {
 	ctx := ctxT(t)
-	p := startPeer(t, dir)
-	alice := p.call(t, map[string]any{"op": "create", "client": "alice", "db": filepath.Join(t.TempDir(), "alice.db3"), "host": host, "register": true})
-	bob, _, _ := newTestClient(t, n.Addr().String(), "bob")
+	p := env.peer
+	alice := env.libxmtp(t, "alice", "")
+	bob, _, _ := newTestClient(t, env.node.addr, "bob")
 
 	g := p.call(t, map[string]any{"op": "newGroup", "client": "alice", "members": []string{string(bob.InboxID())}, "name": "from libxmtp"})
 	gid := g["group"].(string)
@@ -272,7 +319,7 @@ func TestInteropLibxmtpCreatesGoJoins(t *testing.T) {
 	if err := bg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := bg.Messages(ctx, MessageQuery{Kind: KindApplication})
+	msgs, err := bg.FindMessages(ctx, &MessageQuery{Kind: KindApplication})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +354,7 @@ func TestInteropLibxmtpCreatesGoJoins(t *testing.T) {
 
 	// libxmtp commits (adds frank): Go processes the commit and reads the
 	// next epoch's message.
-	frank := p.call(t, map[string]any{"op": "create", "client": "frank", "db": filepath.Join(t.TempDir(), "frank.db3"), "host": host, "register": true})
+	frank := env.libxmtp(t, "frank", "")
 	p.call(t, map[string]any{"op": "addMembers", "client": "alice", "group": gid, "members": []string{frank["inboxId"].(string)}})
 	p.call(t, map[string]any{"op": "send", "client": "alice", "group": gid, "text": "frank is here"})
 	if err := bg.Sync(ctx); err != nil {
@@ -318,7 +365,7 @@ func TestInteropLibxmtpCreatesGoJoins(t *testing.T) {
 	}
 	// Go commits in libxmtp's group (adds erin): every libxmtp member
 	// accepts the commit and reads the next epoch's message.
-	erin := p.call(t, map[string]any{"op": "create", "client": "erin", "db": filepath.Join(t.TempDir(), "erin.db3"), "host": host, "register": true})
+	erin := env.libxmtp(t, "erin", "")
 	if _, err := bg.AddMembers(ctx, []identity.InboxID{identity.InboxID(erin["inboxId"].(string))}); err != nil {
 		t.Fatalf("go adds erin to libxmtp's group: %v", err)
 	}
@@ -344,7 +391,7 @@ func TestInteropLibxmtpCreatesGoJoins(t *testing.T) {
 // lastText returns the text of the group's newest application message.
 func lastText(t *testing.T, g *Group) string {
 	t.Helper()
-	msgs, err := g.Messages(ctxT(t), MessageQuery{Kind: KindApplication, Descending: true, Limit: 1})
+	msgs, err := g.FindMessages(ctxT(t), &MessageQuery{Kind: KindApplication, Direction: Descending, Limit: 1})
 	if err != nil || len(msgs) == 0 {
 		t.Fatalf("messages: %v (%d)", err, len(msgs))
 	}
@@ -355,17 +402,14 @@ func lastText(t *testing.T, g *Group) string {
 	return text
 }
 
-// TestInteropGoCreatesLibxmtpJoins: our Go client creates a group and adds
+// interopGoCreatesLibxmtpJoins: our Go client creates a group and adds
 // libxmtp; libxmtp joins through our welcome, reads Go's messages, and Go
 // reads libxmtp's answer.
-func TestInteropGoCreatesLibxmtpJoins(t *testing.T) {
-	dir := interopDir(t)
-	n := startNode(t)
-	host := "http://" + n.Addr().String()
+func interopGoCreatesLibxmtpJoins(t *testing.T, env *interopEnv) {
 	ctx := ctxT(t)
-	p := startPeer(t, dir)
-	carol := p.call(t, map[string]any{"op": "create", "client": "carol", "db": filepath.Join(t.TempDir(), "carol.db3"), "host": host, "register": true})
-	dave, _, _ := newTestClient(t, n.Addr().String(), "dave")
+	p := env.peer
+	carol := env.libxmtp(t, "carol", "")
+	dave, _, _ := newTestClient(t, env.node.addr, "dave")
 
 	g, err := dave.CreateGroup(ctx, &GroupOptions{Name: "from go", Description: "made in Go"})
 	if err != nil {
@@ -396,7 +440,7 @@ func TestInteropGoCreatesLibxmtpJoins(t *testing.T) {
 	if err := g.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := g.Messages(ctx, MessageQuery{Kind: KindApplication})
+	msgs, err := g.FindMessages(ctx, &MessageQuery{Kind: KindApplication})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"mlsbridge/identity"
 	"mlsbridge/mls"
+	"mlsbridge/policy"
+	"mlsbridge/storage"
 	"mlsbridge/wire/content"
 	"mlsbridge/wire/mlsapi"
 )
@@ -24,7 +27,12 @@ const maxWelcomesPerCall = 50
 // epoch maxCommitAttempts times in a row.
 var ErrCommitConflict = errors.New("client: commit lost to concurrent commits")
 
-// AddResult says what AddMembers did.
+// ErrGroupFull is returned when adding by address would take a group past
+// MaxGroupSize inboxes.
+var ErrGroupFull = errors.New("client: group is full")
+
+// AddResult says what a membership change (AddMembers, RemoveMembers,
+// UpdateInstallations) did.
 type AddResult struct {
 	// Added are the requested inboxes now in the group.
 	Added []identity.InboxID
@@ -41,13 +49,15 @@ type AddResult struct {
 
 // AddMembers adds inboxes to the group as libxmtp does (xmtp-groups.md §4.2,
 // §10): one commit with an Add for every installation of every new inbox
-// (key packages fetched from the node and verified), plus installations of
-// existing members that are new in their identity state, and a
+// (key packages fetched from the node and verified), plus the installation
+// changes of existing members (see UpdateInstallations), and a
 // GroupContextExtensions proposal with the updated membership. The commit
-// is merged only after the node accepted it and it came back in a group
-// sync; then each added installation gets its HPKE-wrapped welcome with
-// the commit's cursor. Inboxes already in the group are ignored. It fails
-// with ErrNoKeyPackages when no requested installation could be added.
+// is checked against the group's permissions first, stored with its
+// welcomes as an intent, published, and merged only once it came back in a
+// group sync; then each added installation gets its HPKE-wrapped welcome
+// with the commit's cursor. Inboxes already in the group are ignored. It
+// fails with ErrNoKeyPackages when no requested installation could be
+// added, and with a *policy.DeniedError when the permissions forbid it.
 func (g *Group) AddMembers(ctx context.Context, add []identity.InboxID) (*AddResult, error) {
 	for _, in := range add {
 		if !in.Valid() {
@@ -61,15 +71,171 @@ func (g *Group) AddMembers(ctx context.Context, add []identity.InboxID) (*AddRes
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("add members: %w", err)
+		return res, fmt.Errorf("add members: %w", err)
 	}
 	return res, nil
 }
 
+// RemoveMembers removes inboxes from the group with all their
+// installations, in one commit that also carries the installation changes
+// of the remaining members (xmtp-groups.md §10). Inboxes not in the group
+// are ignored. The group's permissions decide who may remove whom: a super
+// admin can never be removed, and nobody removes their own inbox (members
+// leave with a leave request instead); a refusal is a *policy.DeniedError.
+func (g *Group) RemoveMembers(ctx context.Context, remove []identity.InboxID) (*AddResult, error) {
+	for _, in := range remove {
+		if !in.Valid() {
+			return nil, fmt.Errorf("%w: inbox id %q", ErrInvalidArgument, in)
+		}
+	}
+	var res *AddResult
+	err := g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
+		var err error
+		res, err = g.c.changeMembership(ctx, st, nil, remove)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("remove members: %w", err)
+	}
+	return res, nil
+}
+
+// UpdateInstallations brings the group's installations in line with its
+// members' identity state now (libxmtp's update_installations,
+// xmtp-groups.md §10): every member inbox moves to its latest identity
+// sequence id, its new installations are added (their key packages fetched
+// and verified; failures recorded in failed_installations) and its revoked
+// ones removed, in one commit. Nothing is committed when nothing changed.
+// Any member may do this; the permissions do not apply. Send does it
+// automatically every five seconds at most, Sync every thirty minutes.
+func (g *Group) UpdateInstallations(ctx context.Context) (*AddResult, error) {
+	var res *AddResult
+	err := g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
+		var err error
+		res, err = g.c.changeMembership(ctx, st, nil, nil)
+		return err
+	})
+	if err != nil {
+		return res, fmt.Errorf("update installations: %w", err)
+	}
+	return res, nil
+}
+
+// Intervals of the automatic installation updates (xmtp-groups.md §10).
+const (
+	// sendInstallationsInterval is how stale a group's installations may be
+	// when we publish a message (SEND_MESSAGE_UPDATE_INSTALLATIONS_INTERVAL_NS).
+	sendInstallationsInterval = 5 * time.Second
+	// syncInstallationsInterval is how stale they may be when we sync the
+	// group (SYNC_UPDATE_INSTALLATIONS_INTERVAL_NS, production value).
+	syncInstallationsInterval = 30 * time.Minute
+)
+
+// maybeUpdateInstallations updates the group's installations when they
+// were last checked more than interval ago (libxmtp's
+// maybe_update_installations). Sync and one-shot conversations and groups
+// we left are skipped. The identity check fetches only new updates.
+func (c *Client) maybeUpdateInstallations(ctx context.Context, st *groupState, interval time.Duration) error {
+	t := content.ConversationType(st.row.ConversationType)
+	if !st.mls.Active() || t == content.ConversationType_CONVERSATION_TYPE_SYNC || t == content.ConversationType_CONVERSATION_TYPE_ONESHOT {
+		return nil
+	}
+	now := c.nowNs()
+	if interval > 0 && now-st.row.InstallationsCheckedNs < interval.Nanoseconds() {
+		return nil
+	}
+	stale, err := c.membershipStale(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !stale {
+		return c.markInstallationsChecked(ctx, st, now)
+	}
+	_, err = c.changeMembership(ctx, st, nil, nil)
+	return err
+}
+
+func (c *Client) markInstallationsChecked(ctx context.Context, st *groupState, now int64) error {
+	st.row.InstallationsCheckedNs = now
+	return c.db.SetInstallationsChecked(ctx, st.row.GroupID, now)
+}
+
+// membershipStale reports whether some member inbox has identity updates
+// after the sequence id the group applied for it.
+func (c *Client) membershipStale(ctx context.Context, st *groupState) (bool, error) {
+	ext, err := parseGroupExtensions(st.mls.Extensions())
+	if err != nil {
+		return false, fmt.Errorf("%w: our own group: %w", ErrInternal, err)
+	}
+	members := ext.Membership.GetMembers()
+	inboxes := make([]identity.InboxID, 0, len(members))
+	for in := range members {
+		inboxes = append(inboxes, identity.InboxID(in))
+	}
+	logs, err := c.identityLogs(ctx, inboxes)
+	if err != nil {
+		return false, err
+	}
+	for in, seq := range members {
+		if l := logs[identity.InboxID(in)]; len(l) > 0 && l[len(l)-1].SequenceID() != seq {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // AddMembersByAddress resolves Ethereum addresses to inbox ids and adds
-// them; addresses without an inbox are reported in the second result.
+// them; addresses without an inbox are reported in the second result. As
+// in libxmtp's add by identity, the group may not grow past MaxGroupSize
+// inboxes this way (ErrGroupFull).
 func (g *Group) AddMembersByAddress(ctx context.Context, addrs []identity.Address) (*AddResult, []identity.Address, error) {
-	m, err := g.c.inboxIDsFor(ctx, addrs)
+	ids, missing, err := g.c.resolveAddresses(ctx, addrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ids) == 0 {
+		return nil, missing, fmt.Errorf("add members: %w: no address has an inbox", ErrNoKeyPackages)
+	}
+	info, err := g.Info(ctx)
+	if err != nil {
+		return nil, missing, err
+	}
+	newInboxes := map[identity.InboxID]bool{}
+	for _, id := range ids {
+		if _, ok := info.Membership[id]; !ok {
+			newInboxes[id] = true
+		}
+	}
+	if err := checkGroupSize(len(info.Membership), len(newInboxes)); err != nil {
+		return nil, missing, fmt.Errorf("add members: %w", err)
+	}
+	res, err := g.AddMembers(ctx, ids)
+	return res, missing, err
+}
+
+// checkGroupSize applies MAX_GROUP_SIZE to an add by identity
+// (xmtp-groups.md §2.5).
+func checkGroupSize(current, adding int) error {
+	if current+adding > MaxGroupSize {
+		return fmt.Errorf("%w: %d members plus %d new exceed %d", ErrGroupFull, current, adding, MaxGroupSize)
+	}
+	return nil
+}
+
+// RemoveMembersByAddress resolves Ethereum addresses to inbox ids and
+// removes those inboxes (see RemoveMembers); addresses without an inbox are
+// reported in the second result.
+func (g *Group) RemoveMembersByAddress(ctx context.Context, addrs []identity.Address) (*AddResult, []identity.Address, error) {
+	ids, missing, err := g.c.resolveAddresses(ctx, addrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := g.RemoveMembers(ctx, ids)
+	return res, missing, err
+}
+
+func (c *Client) resolveAddresses(ctx context.Context, addrs []identity.Address) ([]identity.InboxID, []identity.Address, error) {
+	m, err := c.inboxIDsFor(ctx, addrs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,38 +248,36 @@ func (g *Group) AddMembersByAddress(ctx context.Context, addrs []identity.Addres
 			missing = append(missing, a)
 		}
 	}
-	if len(ids) == 0 {
-		return nil, missing, fmt.Errorf("add members: %w: no address has an inbox", ErrNoKeyPackages)
-	}
-	res, err := g.AddMembers(ctx, ids)
-	return res, missing, err
+	return ids, missing, nil
 }
 
-// changeMembership plans, commits, publishes and confirms one membership
-// change, retrying when another commit wins the epoch.
+// changeMembership plans, checks, commits, publishes and confirms one
+// membership change, retrying when another commit wins the epoch. It
+// records the installation check.
 func (c *Client) changeMembership(ctx context.Context, st *groupState, add, remove []identity.InboxID) (*AddResult, error) {
 	if !st.mls.Active() {
 		return nil, ErrInactiveGroup
 	}
 	for attempt := 1; ; attempt++ {
-		if err := c.syncGroupState(ctx, st, nil); err != nil {
+		if err := c.settleCommits(ctx, st); err != nil {
 			return nil, err
 		}
-		if st.mls.HasPendingCommit() {
-			// A commit of ours stored before a crash that did not come
-			// back in the sync just done was never published.
-			st.mls.ClearPendingCommit()
-			c.log.Warn("unpublished commit discarded", "group_id", GroupID(st.row.GroupID).String())
+		if !st.mls.Active() {
+			return nil, ErrInactiveGroup
 		}
+		now := c.nowNs()
 		plan, err := c.planMembership(ctx, st, add, remove)
 		if err != nil {
 			return nil, err
+		}
+		if err := c.checkMembershipIntent(st, plan); err != nil {
+			return plan.result, err
 		}
 		if plan.requestedNew > 0 && len(plan.result.Added) == 0 {
 			return plan.result, ErrNoKeyPackages
 		}
 		if plan.empty() {
-			return plan.result, nil
+			return plan.result, c.markInstallationsChecked(ctx, st, now)
 		}
 		cursor, err := c.commitPlan(ctx, st, plan)
 		if errors.Is(err, ErrCommitConflict) && attempt < maxCommitAttempts {
@@ -124,8 +288,30 @@ func (c *Client) changeMembership(ctx context.Context, st *groupState, add, remo
 			return nil, err
 		}
 		plan.result.CommitCursor = cursor
-		return plan.result, nil
+		return plan.result, c.markInstallationsChecked(ctx, st, now)
 	}
+}
+
+// checkMembershipIntent applies the group's permissions to the inboxes the
+// plan adds and removes, with libxmtp's sender-side rules
+// (policy.EvaluateIntent). Installation-only changes need no permission.
+func (c *Client) checkMembershipIntent(st *groupState, plan *membershipPlan) error {
+	if len(plan.result.Added) == 0 && len(plan.removedInboxes) == 0 {
+		return nil
+	}
+	ext, err := parseGroupExtensions(st.mls.Extensions())
+	if err != nil {
+		return fmt.Errorf("%w: our own group: %w", ErrInternal, err)
+	}
+	gs := policyState(ext)
+	ch := policy.Change{Actor: c.inbox}
+	for _, in := range plan.result.Added {
+		ch.AddedMembers = append(ch.AddedMembers, policy.MemberChange{Inbox: in})
+	}
+	for _, in := range plan.removedInboxes {
+		ch.RemovedMembers = append(ch.RemovedMembers, policy.MemberChange{Inbox: in})
+	}
+	return policy.EvaluateIntent(gs, ch).Err()
 }
 
 // membershipPlan is one membership commit to make.
@@ -136,7 +322,9 @@ type membershipPlan struct {
 	seqChanged bool
 	// requestedNew counts the requested inboxes not yet in the group.
 	requestedNew int
-	result       *AddResult
+	// removedInboxes are the requested inboxes that are in the group.
+	removedInboxes []identity.InboxID
+	result         *AddResult
 }
 
 func (p *membershipPlan) empty() bool {
@@ -179,48 +367,15 @@ func (c *Client) planMembership(ctx context.Context, st *groupState, add, remove
 	}
 	plan := &membershipPlan{membership: &content.GroupMembership{Members: map[string]uint64{}}, result: res,
 		requestedNew: len(newToGroup)}
-	newInst := map[identity.InstallationID]identity.InboxID{}
-	var gone []identity.InstallationID
-	for _, in := range all {
-		ups := logs[in]
-		oldSeq, existed := old[string(in)]
-		if len(ups) == 0 {
-			if existed {
-				return nil, fmt.Errorf("%w: member inbox %s has no identity updates", ErrInternal, in)
-			}
-			res.FailedInboxes = append(res.FailedInboxes, in)
-			continue
-		}
-		latest := ups[len(ups)-1].SequenceID()
-		if existed && latest < oldSeq {
-			return nil, fmt.Errorf("%w: inbox %s sequence id went back from %d to %d", ErrInternal, in, oldSeq, latest)
-		}
-		plan.membership.Members[string(in)] = latest
-		if existed && latest == oldSeq {
-			continue
-		}
-		plan.seqChanged = true
-		added, removed, err := installationDiff(ups, oldSeq, latest)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range added {
-			newInst[id] = in
-		}
-		gone = append(gone, removed...)
+	newInst, gone, err := plan.planSequenceIDs(all, old, logs)
+	if err != nil {
+		return nil, err
 	}
-	for _, in := range remove {
-		oldSeq, ok := old[string(in)]
-		if !ok {
-			continue
-		}
-		plan.seqChanged = true
-		s, err := stateAtOrTip(logs[in], oldSeq)
-		if err != nil {
-			return nil, err
-		}
-		gone = append(gone, s.Installations()...)
+	removed, err := plan.planRemovals(remove, old, logs)
+	if err != nil {
+		return nil, err
 	}
+	gone = append(gone, removed...)
 	if err := c.planLeaves(ctx, st, plan, newInst, newToGroup, gone, ext.Membership.GetFailedInstallations()); err != nil {
 		return nil, err
 	}
@@ -232,6 +387,68 @@ func (c *Client) planMembership(ctx context.Context, st *groupState, add, remove
 		}
 	}
 	return plan, nil
+}
+
+// planSequenceIDs moves every kept or added inbox to its latest identity
+// sequence id and returns the installations that come (with their inbox)
+// and go between the old and new states. New inboxes without an identity
+// fail.
+func (p *membershipPlan) planSequenceIDs(all []identity.InboxID, old map[string]uint64,
+	logs map[identity.InboxID][]*identity.VerifiedUpdate) (map[identity.InstallationID]identity.InboxID, []identity.InstallationID, error) {
+	newInst := map[identity.InstallationID]identity.InboxID{}
+	var gone []identity.InstallationID
+	for _, in := range all {
+		ups := logs[in]
+		oldSeq, existed := old[string(in)]
+		if len(ups) == 0 {
+			if existed {
+				return nil, nil, fmt.Errorf("%w: member inbox %s has no identity updates", ErrInternal, in)
+			}
+			p.result.FailedInboxes = append(p.result.FailedInboxes, in)
+			continue
+		}
+		latest := ups[len(ups)-1].SequenceID()
+		if existed && latest < oldSeq {
+			return nil, nil, fmt.Errorf("%w: inbox %s sequence id went back from %d to %d", ErrInternal, in, oldSeq, latest)
+		}
+		p.membership.Members[string(in)] = latest
+		if existed && latest == oldSeq {
+			continue
+		}
+		p.seqChanged = true
+		added, removed, err := installationDiff(ups, oldSeq, latest)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, id := range added {
+			newInst[id] = in
+		}
+		gone = append(gone, removed...)
+	}
+	return newInst, gone, nil
+}
+
+// planRemovals records the requested inboxes that are members as removed
+// and returns all their installations at the group's sequence ids.
+func (p *membershipPlan) planRemovals(remove []identity.InboxID, old map[string]uint64,
+	logs map[identity.InboxID][]*identity.VerifiedUpdate) ([]identity.InstallationID, error) {
+	var gone []identity.InstallationID
+	for _, in := range remove {
+		oldSeq, ok := old[string(in)]
+		if !ok || slices.Contains(p.removedInboxes, in) {
+			continue
+		}
+		p.removedInboxes = append(p.removedInboxes, in)
+		p.seqChanged = true
+		s, err := stateAtOrTip(logs[in], oldSeq)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			gone = append(gone, s.Installations()...)
+		}
+	}
+	return gone, nil
 }
 
 // stateAtOrTip is the identity state at seq, or at the tip for seq 0.
@@ -364,13 +581,30 @@ func (c *Client) fetchKeyPackages(ctx context.Context, ids []identity.Installati
 	return out, nil
 }
 
-// commitPlan builds the commit, persists the group with it pending,
-// publishes it, reads the group back to merge it, then sends the welcomes.
+// commitPlan stages the plan's commit (stageCommit), publishes it and
+// syncs until it comes back (the sync merges it and sends the welcomes).
 // It returns the commit's node id.
 func (c *Client) commitPlan(ctx context.Context, st *groupState, plan *membershipPlan) (uint64, error) {
-	memExt, err := protoExtension(ExtensionGroupMembership, plan.membership)
+	in, err := c.stageCommit(ctx, st, plan)
 	if err != nil {
 		return 0, err
+	}
+	cursor, err := c.publishCommit(ctx, st, in)
+	if err != nil {
+		return cursor, err
+	}
+	c.log.Info("membership changed", "group_id", GroupID(st.row.GroupID).String(), "epoch", st.mls.Epoch(),
+		"added_installations", len(plan.adds), "removed_installations", len(plan.removes))
+	return cursor, nil
+}
+
+// stageCommit builds the plan's commit and stores it, with the welcomes it
+// owes, as an intent in the same transaction as the MLS state holding it
+// pending: from here a crash loses neither the commit nor its welcomes.
+func (c *Client) stageCommit(ctx context.Context, st *groupState, plan *membershipPlan) (*storage.ClientIntent, error) {
+	memExt, err := protoExtension(ExtensionGroupMembership, plan.membership)
+	if err != nil {
+		return nil, err
 	}
 	opts := mls.CommitOptions{Removes: plan.removes, RatchetTreeInWelcome: true,
 		GroupContextExtensions: withExtension(st.mls.Extensions(), memExt)}
@@ -379,69 +613,66 @@ func (c *Client) commitPlan(ctx context.Context, st *groupState, plan *membershi
 	}
 	res, err := st.mls.Commit(opts)
 	if err != nil {
-		return 0, fmt.Errorf("build commit: %w", err)
+		return nil, fmt.Errorf("build commit: %w", err)
 	}
-	cursor, err := c.publishCommit(ctx, st, res.Commit)
+	payload, err := res.Commit.Bytes()
 	if err != nil {
-		return 0, err
+		st.mls.ClearPendingCommit()
+		return nil, fmt.Errorf("%w: encode commit: %w", ErrInternal, err)
 	}
-	c.log.Info("membership changed", "group_id", GroupID(st.row.GroupID).String(), "epoch", st.mls.Epoch(),
-		"added_installations", len(plan.adds), "removed_installations", len(plan.removes))
-	if res.Welcome != nil {
-		if err := c.sendWelcomes(ctx, res.Welcome, plan.adds, cursor); err != nil {
-			return cursor, err
-		}
+	post, err := encodePostCommit(res.Welcome, plan.adds)
+	if err != nil {
+		st.mls.ClearPendingCommit()
+		return nil, err
 	}
-	return cursor, nil
+	now := c.nowNs()
+	in := &storage.ClientIntent{GroupID: st.row.GroupID, Kind: int16(IntentUpdateMembership), State: int16(IntentToPublish),
+		Payload: payload, PublishedEpoch: st.mls.Epoch(), PostCommit: post, CreatedNs: now, UpdatedNs: now}
+	if err := c.saveState(ctx, st, storage.GroupProgress{Intents: []*storage.ClientIntent{in}}); err != nil {
+		st.mls.ClearPendingCommit()
+		return nil, err
+	}
+	st.own[payloadKey(payload)] = ownPayload{intentID: in.ID, kind: IntentUpdateMembership}
+	return in, nil
 }
 
-// publishCommit stores the group with the commit pending (so a restart
-// still recognises the commit when it comes back), publishes it, and syncs
-// the group until it comes back. A commit of another member that won the
-// epoch gives ErrCommitConflict (ours is then discarded).
-func (c *Client) publishCommit(ctx context.Context, st *groupState, commit *mls.MLSMessage) (uint64, error) {
-	payload, err := commit.Bytes()
-	if err != nil {
-		return 0, fmt.Errorf("%w: encode commit: %w", ErrInternal, err)
-	}
-	if err := c.saveState(ctx, st, nil); err != nil {
+// publishCommit publishes a stored commit intent and syncs the group until
+// the commit comes back; the sync merges it and runs its post-commit
+// welcomes. A commit of another member that won the epoch gives
+// ErrCommitConflict (the sync then gave our intent up). When the node is
+// unreachable the intent stays queued, with its commit pending, and the
+// next operation on the group publishes it again or gives it up.
+func (c *Client) publishCommit(ctx context.Context, st *groupState, in *storage.ClientIntent) (uint64, error) {
+	if err := c.sendGroupMessage(ctx, st, in.Payload, false); err != nil {
+		if retryable(err) {
+			return 0, err
+		}
 		st.mls.ClearPendingCommit()
+		return 0, errors.Join(err, c.failIntent(ctx, st, in, err.Error()), c.saveState(ctx, st, storage.GroupProgress{}))
+	}
+	in.State, in.UpdatedNs = int16(IntentPublished), c.nowNs()
+	if err := c.db.UpdateIntent(ctx, in, 0); err != nil {
 		return 0, err
-	}
-	if err := c.sendGroupMessage(ctx, st, payload, false); err != nil {
-		st.mls.ClearPendingCommit()
-		return 0, errors.Join(err, c.saveState(ctx, st, nil))
 	}
 	var cursor uint64
 	watch := func(id uint64, data []byte, merged bool) {
-		if merged && bytes.Equal(data, payload) {
+		if merged && bytes.Equal(data, in.Payload) {
 			cursor = id
 		}
 	}
 	if err := c.syncGroupState(ctx, st, watch); err != nil {
-		return 0, err
+		return cursor, err
 	}
 	if cursor == 0 {
-		if st.mls.HasPendingCommit() {
-			st.mls.ClearPendingCommit()
-			if err := c.saveState(ctx, st, nil); err != nil {
-				return 0, err
-			}
-		}
 		return 0, ErrCommitConflict
 	}
 	return cursor, nil
 }
 
-// sendWelcomes wraps the Welcome for every added installation and sends
-// them in batches (V1 welcomes, Curve25519 to each key package's init key;
-// spec §7.1, §7.5).
-func (c *Client) sendWelcomes(ctx context.Context, w *mls.Welcome, adds []*VerifiedKeyPackage, cursor uint64) error {
-	msg := mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatWelcome, Welcome: w}
-	welcome, err := msg.Bytes()
-	if err != nil {
-		return fmt.Errorf("%w: encode welcome: %w", ErrInternal, err)
-	}
+// sendWelcomes wraps the Welcome for every recipient and sends them in
+// batches (V1 welcomes, Curve25519 to each key package's init key, with the
+// adding commit's cursor; spec §7.1, §7.5).
+func (c *Client) sendWelcomes(ctx context.Context, pc postCommit, cursor uint64) error {
 	md := &mlsapi.WelcomeMetadata{MessageCursor: cursor}
 	var batch []*mlsapi.WelcomeMessageInput
 	flush := func() error {
@@ -455,13 +686,13 @@ func (c *Client) sendWelcomes(ctx context.Context, w *mls.Welcome, adds []*Verif
 		}
 		return nil
 	}
-	for _, kp := range adds {
-		data, mdEnc, err := wrapWelcome(c.rand, kp.KeyPackage.InitKey, welcome, md)
+	for _, r := range pc.Recipients {
+		data, mdEnc, err := wrapWelcome(c.rand, r.InitKey, pc.Welcome, md)
 		if err != nil {
 			return fmt.Errorf("wrap welcome: %w", err)
 		}
 		batch = append(batch, &mlsapi.WelcomeMessageInput{Version: &mlsapi.WelcomeMessageInput_V1_{V1: &mlsapi.WelcomeMessageInput_V1{
-			InstallationKey: kp.Installation.Bytes(), Data: data, HpkePublicKey: kp.KeyPackage.InitKey,
+			InstallationKey: r.Installation, Data: data, HpkePublicKey: r.InitKey,
 			WrapperAlgorithm: content.WelcomeWrapperAlgorithm_WELCOME_WRAPPER_ALGORITHM_CURVE25519, WelcomeMetadata: mdEnc}}})
 		if len(batch) == maxWelcomesPerCall {
 			if err := flush(); err != nil {

@@ -9,8 +9,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
@@ -129,6 +127,8 @@ type Message struct {
 	IdempotencyKey string
 	// Cursor is the node id of the group message, 0 until known.
 	Cursor uint64
+	// InsertedNs is when this client stored the message.
+	InsertedNs int64
 }
 
 // Content decodes the message's EncodedContent.
@@ -154,44 +154,15 @@ func messageFromRow(r *storage.ClientMessage) Message {
 	return Message{ID: r.ID, GroupID: r.GroupID, SenderInboxID: identity.InboxID(r.SenderInboxID), SenderInstallation: inst,
 		SentAtNs: r.SentAtNs, Kind: MessageKind(r.Kind), DeliveryStatus: DeliveryStatus(r.DeliveryStatus),
 		ContentType: ContentTypeID{AuthorityID: r.AuthorityID, TypeID: r.TypeID, VersionMajor: r.VersionMajor, VersionMinor: r.VersionMinor},
-		Encoded:     r.Content, IdempotencyKey: r.IdempotencyKey, Cursor: r.Cursor}
+		Encoded:     r.Content, IdempotencyKey: r.IdempotencyKey, Cursor: r.Cursor, InsertedNs: r.InsertedNs}
 }
 
-// MessageQuery filters Group.Messages. The zero value returns every
-// message, oldest first.
-type MessageQuery struct {
-	SentAfter, SentBefore time.Time
-	Kind                  MessageKind
-	DeliveryStatus        DeliveryStatus
-	Limit                 int
-	Descending            bool
-}
-
-// Messages returns the group's stored messages (no network I/O; Sync
-// first to fetch new ones).
-func (g *Group) Messages(ctx context.Context, q MessageQuery) ([]Message, error) {
-	sq := storage.MessageQuery{Kind: int16(q.Kind), DeliveryStatus: int16(q.DeliveryStatus), Limit: q.Limit, Descending: q.Descending}
-	if !q.SentAfter.IsZero() {
-		sq.SentAfterNs = q.SentAfter.UnixNano()
-	}
-	if !q.SentBefore.IsZero() {
-		sq.SentBeforeNs = q.SentBefore.UnixNano()
-	}
-	rows, err := g.c.db.Messages(ctx, g.id, sq)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Message, len(rows))
-	for i := range rows {
-		out[i] = messageFromRow(&rows[i])
-	}
-	return out, nil
-}
-
-// SendOptions are the optional parameters of Send.
+// SendOptions are the optional parameters of Send and
+// SendMessageOptimistic.
 type SendOptions struct {
-	// IdempotencyKey identifies the message for deduplication; empty means
-	// our clock in Unix nanoseconds as a decimal string, as libxmtp does.
+	// IdempotencyKey identifies the message: the same content with the same
+	// key is the same message (same id), sent once. Empty means our clock
+	// in Unix nanoseconds as a decimal string, as libxmtp does.
 	IdempotencyKey string
 	// NoPush clears the push-notification hint.
 	NoPush bool
@@ -200,99 +171,6 @@ type SendOptions struct {
 // SendText sends a text message (xmtp.org/text:1.0) and returns its id.
 func (g *Group) SendText(ctx context.Context, text string) (MessageID, error) {
 	return g.Send(ctx, EncodeText(text), nil)
-}
-
-// Send encrypts ec in a PlaintextEnvelope V1 (xmtp-groups.md §5.1) as an
-// MLS application message of the current epoch, stores it as unpublished
-// together with the advanced MLS state (one transaction), publishes it,
-// and marks it published once the node accepted it. It returns the
-// message id. If publishing fails, the message stays unpublished with its
-// ciphertext, and PublishPending retries it. opts may be nil.
-func (g *Group) Send(ctx context.Context, ec *content.EncodedContent, opts *SendOptions) (MessageID, error) {
-	if opts == nil {
-		opts = &SendOptions{}
-	}
-	encoded, err := deterministic.Marshal(ec)
-	if err != nil {
-		return nil, fmt.Errorf("%w: encode content: %w", ErrInvalidArgument, err)
-	}
-	var id MessageID
-	err = g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
-		var err error
-		id, err = g.c.send(ctx, st, ec.GetType(), encoded, opts)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("send message: %w", err)
-	}
-	return id, nil
-}
-
-func (c *Client) send(ctx context.Context, st *groupState, t *content.ContentTypeId, encoded []byte, opts *SendOptions) (MessageID, error) {
-	if !st.mls.Active() {
-		return nil, ErrInactiveGroup
-	}
-	now := c.nowNs()
-	key := opts.IdempotencyKey
-	if key == "" {
-		key = strconv.FormatInt(now, 10)
-	}
-	env, err := deterministic.Marshal(&content.PlaintextEnvelope{Content: &content.PlaintextEnvelope_V1_{
-		V1: &content.PlaintextEnvelope_V1{Content: encoded, IdempotencyKey: key}}})
-	if err != nil {
-		return nil, fmt.Errorf("%w: encode envelope: %w", ErrInternal, err)
-	}
-	msg, err := st.mls.Encrypt(env, nil)
-	if err != nil {
-		return nil, fmt.Errorf("encrypt: %w", err)
-	}
-	payload, err := msg.Bytes()
-	if err != nil {
-		return nil, fmt.Errorf("%w: encode message: %w", ErrInternal, err)
-	}
-	id := computeMessageID(st.row.GroupID, key, encoded)
-	row := storage.ClientMessage{ID: id, GroupID: st.row.GroupID, SentAtNs: now, Kind: int16(KindApplication),
-		DeliveryStatus: int16(StatusUnpublished), SenderInboxID: string(c.inbox), SenderInstallation: c.inst.ID().Bytes(),
-		AuthorityID: t.GetAuthorityId(), TypeID: t.GetTypeId(), VersionMajor: t.GetVersionMajor(), VersionMinor: t.GetVersionMinor(),
-		Content: encoded, IdempotencyKey: key, Payload: payload, InsertedNs: now}
-	if err := c.saveState(ctx, st, []storage.ClientMessage{row}); err != nil {
-		return nil, err
-	}
-	st.own[payloadKey(payload)] = id
-	if err := c.sendGroupMessage(ctx, st, payload, !opts.NoPush); err != nil {
-		return id, err
-	}
-	row.DeliveryStatus = int16(StatusPublished)
-	if err := c.db.InsertMessages(ctx, []storage.ClientMessage{row}); err != nil {
-		return id, err
-	}
-	c.log.Debug("message sent", "group_id", GroupID(st.row.GroupID).String(), "message_id", id.String())
-	return id, nil
-}
-
-// PublishPending republishes our messages that were stored but not
-// accepted by the node (e.g. after a crash or a network error), in order.
-func (c *Client) PublishPending(ctx context.Context) error {
-	rows, err := c.db.MessagesWithPayload(ctx, nil)
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if DeliveryStatus(r.DeliveryStatus) != StatusUnpublished {
-			continue
-		}
-		err := c.withGroup(ctx, r.GroupID, func(ctx context.Context, st *groupState) error {
-			if err := c.sendGroupMessage(ctx, st, r.Payload, true); err != nil {
-				return err
-			}
-			r.DeliveryStatus = int16(StatusPublished)
-			return c.db.InsertMessages(ctx, []storage.ClientMessage{r})
-		})
-		if err != nil {
-			return fmt.Errorf("publish pending: %w", err)
-		}
-	}
-	return nil
 }
 
 // sendGroupMessage publishes one MLS message of the group with its sender

@@ -229,34 +229,3 @@ func (c *Client) InboxState(ctx context.Context, inbox identity.InboxID) (*ident
 	}
 	return st, nil
 }
-
-// identityLogs fetches and verifies the identity logs of inboxes, in
-// batches of 50. An update that fails verification fails the call.
-func (c *Client) identityLogs(ctx context.Context, inboxes []identity.InboxID) (map[identity.InboxID][]*identity.VerifiedUpdate, error) {
-	out := make(map[identity.InboxID][]*identity.VerifiedUpdate, len(inboxes))
-	for start := 0; start < len(inboxes); start += maxIdentityRequests {
-		req := &identityapi.GetIdentityUpdatesRequest{}
-		for _, in := range inboxes[start:min(start+maxIdentityRequests, len(inboxes))] {
-			req.Requests = append(req.Requests, &identityapi.GetIdentityUpdatesRequest_Request{InboxId: string(in)})
-		}
-		resp, err := c.idAPI.GetIdentityUpdates(ctx, req)
-		if err != nil {
-			return nil, fmt.Errorf("get identity updates: %w", err)
-		}
-		for _, r := range resp.GetResponses() {
-			inbox := identity.InboxID(r.GetInboxId())
-			for _, l := range r.GetUpdates() {
-				u, err := identity.DecodeUpdateLog(l)
-				if err != nil {
-					return nil, fmt.Errorf("inbox %s update %d: %w", inbox, l.GetSequenceId(), err)
-				}
-				v, err := u.Verify()
-				if err != nil {
-					return nil, fmt.Errorf("inbox %s update %d: %w", inbox, l.GetSequenceId(), err)
-				}
-				out[inbox] = append(out[inbox], v)
-			}
-		}
-	}
-	return out, nil
-}

@@ -1,13 +1,18 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 
+	"mlsbridge/identity"
 	"mlsbridge/mls"
+	"mlsbridge/policy"
 	"mlsbridge/storage"
 	"mlsbridge/wire/content"
 	"mlsbridge/wire/mlsapi"
@@ -34,16 +39,32 @@ func (e *MessageError) Error() string {
 
 func (e *MessageError) Unwrap() error { return e.Err }
 
-// Sync fetches the group's new messages from the node and processes them in
-// order: commits are validated and merged, application messages decrypted
-// and stored. Each page's new MLS state, cursor and messages are written in
-// one transaction.
+// Sync publishes the group's queued work (see PublishMessages), fetches
+// the group's new messages from the node and processes them in order:
+// commits are validated and merged (with a membership-change record when
+// they change members or metadata), application messages decrypted and
+// stored, our own messages confirmed. Each page's new MLS state, cursor,
+// messages and intent changes are written in one transaction. When the
+// installations were last checked more than thirty minutes ago they are
+// brought up to date. A DM syncs every group it is stitched with.
 func (g *Group) Sync(ctx context.Context) error {
-	err := g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
-		return g.c.syncGroupState(ctx, st, nil)
-	})
+	ids, err := g.c.stitchedIDs(ctx, g.id)
 	if err != nil {
 		return fmt.Errorf("sync group: %w", err)
+	}
+	for _, id := range ids {
+		err := g.c.withGroup(ctx, id, func(ctx context.Context, st *groupState) error {
+			if err := g.c.publishAndSync(ctx, st); err != nil {
+				return err
+			}
+			if err := g.c.maybeUpdateInstallations(ctx, st, syncInstallationsInterval); err != nil {
+				g.c.log.Warn("installation update during sync failed", "group_id", GroupID(id).String(), "err", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("sync group: %w", err)
+		}
 	}
 	return nil
 }
@@ -64,57 +85,148 @@ func (c *Client) syncGroupState(ctx context.Context, st *groupState, watch commi
 		if len(msgs) == 0 {
 			return nil
 		}
-		var stored []storage.ClientMessage
+		envs := make([]*mlsapi.GroupMessage_V1, 0, len(msgs))
 		for _, m := range msgs {
-			v1 := m.GetV1()
-			if v1 == nil || v1.GetId() <= st.row.Cursor {
-				continue
+			if v1 := m.GetV1(); v1 != nil {
+				envs = append(envs, v1)
 			}
-			out, stop := c.processGroupMessage(st, v1, watch)
-			if stop {
-				break
-			}
-			stored = append(stored, out...)
-			st.row.Cursor = v1.GetId()
 		}
-		if err := c.saveState(ctx, st, stored); err != nil {
+		stopped, err := c.processEnvelopes(ctx, st, envs, watch)
+		if err != nil {
 			return err
 		}
-		if !st.mls.Active() || len(msgs) < pageSize {
+		if stopped || len(msgs) < pageSize {
 			return nil
 		}
 	}
 }
 
-// processGroupMessage handles one group message. It returns the messages
-// to store, and stop when processing must halt before this message (we
-// are no longer a member: the cursor stays so a re-add can resume).
-func (c *Client) processGroupMessage(st *groupState, v1 *mlsapi.GroupMessage_V1, watch commitWatch) ([]storage.ClientMessage, bool) {
+// pageBatch is what processing a run of group messages produced, saved in
+// one transaction with the group's new state.
+type pageBatch struct {
+	p storage.GroupProgress
+	// committed are our commit intents now confirmed that still owe their
+	// welcomes.
+	committed []*storage.ClientIntent
+}
+
+// processEnvelopes processes group messages in order (those at or before
+// the cursor are skipped), saves the result, then sends the welcomes of
+// our commits that came back. It reports stopped when processing halted
+// because we are no longer a member.
+func (c *Client) processEnvelopes(ctx context.Context, st *groupState, envs []*mlsapi.GroupMessage_V1, watch commitWatch) (bool, error) {
+	var b pageBatch
+	stopped := false
+	for _, v1 := range envs {
+		if v1.GetId() <= st.row.Cursor {
+			continue
+		}
+		stop, err := c.processGroupMessage(ctx, st, v1, watch, &b)
+		if err != nil {
+			st.broken = true
+			return false, err
+		}
+		if stop {
+			stopped = true
+			break
+		}
+		st.row.Cursor = v1.GetId()
+	}
+	if err := c.saveState(ctx, st, b.p); err != nil {
+		return false, err
+	}
+	for _, in := range b.committed {
+		if err := c.runPostCommit(ctx, st, in); err != nil {
+			return stopped, err
+		}
+	}
+	return stopped, nil
+}
+
+// processGroupMessage handles one group message, adding what it produces
+// to b. It returns stop when processing must halt before this message (we
+// are no longer a member: the cursor stays so a re-add can resume); an
+// error only for a failure of our own storage.
+func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *mlsapi.GroupMessage_V1, watch commitWatch, b *pageBatch) (bool, error) {
 	data := v1.GetData()
 	log := c.log.With("group_id", GroupID(st.row.GroupID).String(), "cursor", v1.GetId())
-	if id, ok := st.own[payloadKey(data)]; ok {
-		delete(st.own, payloadKey(data))
-		return []storage.ClientMessage{{ID: id, GroupID: st.row.GroupID, DeliveryStatus: int16(StatusPublished),
-			SentAtNs: int64(v1.GetCreatedNs()), Cursor: v1.GetId(), Content: []byte{}}}, false
+	key := payloadKey(data)
+	own, isOwn := st.own[key]
+	if isOwn && own.kind == IntentSendMessage {
+		delete(st.own, key)
+		b.p.Confirmations = append(b.p.Confirmations, storage.MessageConfirmation{ID: own.messageID,
+			DeliveryStatus: int16(StatusPublished), Cursor: v1.GetId(), SentAtNs: int64(v1.GetCreatedNs())})
+		b.p.DeleteIntents = append(b.p.DeleteIntents, own.intentID)
+		return false, nil
 	}
 	if !st.mls.Active() {
-		return nil, true
+		return true, nil
 	}
 	out, merged, err := c.processMLS(st, v1)
 	if watch != nil {
 		watch(v1.GetId(), data, merged)
 	}
 	if errors.Is(err, mls.ErrNotMember) {
-		return nil, true
+		return true, nil
+	}
+	if isOwn {
+		delete(st.own, key)
+		if err := c.ownCommitProcessed(ctx, st, own, v1.GetId(), merged, b); err != nil {
+			return false, err
+		}
+	} else if merged {
+		c.dropLostCommits(st, b)
 	}
 	if err != nil {
 		log.Warn("group message dropped", "err", err)
-		return nil, false
+		return false, nil
 	}
-	return out, false
+	b.p.Messages = append(b.p.Messages, out...)
+	return false, nil
 }
 
-// processMLS decrypts and applies one message.
+// ownCommitProcessed records that a commit intent of ours came back: once
+// merged it is committed at cursor and owes its welcomes, or is done.
+func (c *Client) ownCommitProcessed(ctx context.Context, st *groupState, own ownPayload, cursor uint64, merged bool, b *pageBatch) error {
+	in, err := c.db.Intent(ctx, own.intentID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !merged {
+		c.log.Error("own commit came back unusable", "group_id", GroupID(st.row.GroupID).String(), "intent_id", in.ID)
+		in.State, in.LastError = int16(IntentFailed), "own commit could not be applied"
+		b.p.Intents = append(b.p.Intents, in)
+		return nil
+	}
+	if len(in.PostCommit) == 0 {
+		b.p.DeleteIntents = append(b.p.DeleteIntents, in.ID)
+		return nil
+	}
+	in.State, in.Cursor, in.UpdatedNs = int16(IntentCommitted), cursor, c.nowNs()
+	b.p.Intents = append(b.p.Intents, in)
+	b.committed = append(b.committed, in)
+	return nil
+}
+
+// dropLostCommits gives up the commit intents of ours that were waiting
+// for the epoch another member's commit just took (merging that commit
+// dropped our pending commit).
+func (c *Client) dropLostCommits(st *groupState, b *pageBatch) {
+	for k, own := range st.own {
+		if own.kind == IntentSendMessage {
+			continue
+		}
+		delete(st.own, k)
+		b.p.DeleteIntents = append(b.p.DeleteIntents, own.intentID)
+		c.log.Info("own commit lost its epoch", "group_id", GroupID(st.row.GroupID).String(), "intent_id", own.intentID)
+	}
+}
+
+// processMLS decrypts and applies one message. It returns the messages to
+// store and whether it merged a commit.
 func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
 	id := v1.GetId()
 	msg, err := mls.ParseMLSMessage(v1.GetData())
@@ -133,17 +245,7 @@ func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]stora
 	}
 	switch pm.ContentType {
 	case mls.ContentTypeCommit:
-		if err := c.checkCommit(st, pm.Commit); err != nil {
-			return nil, false, &MessageError{Cursor: id, Reason: "commit rejected", Err: err}
-		}
-		if err := st.mls.MergeStagedCommit(pm.Commit); err != nil {
-			return nil, false, &MessageError{Cursor: id, Reason: "merge commit", Err: err}
-		}
-		if pm.Commit.SelfRemoved {
-			st.row.Active = false
-			c.log.Info("removed from group", "group_id", GroupID(st.row.GroupID).String())
-		}
-		return nil, true, nil
+		return c.applyCommit(st, pm, v1)
 	case mls.ContentTypeApplication:
 		m, err := c.applicationMessage(st, pm, v1)
 		if err != nil {
@@ -160,35 +262,127 @@ func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]stora
 	}
 }
 
+// applyCommit validates a staged commit, merges it, and returns its
+// membership-change record, if it changed members or metadata.
+func (c *Client) applyCommit(st *groupState, pm *mls.ProcessedMessage, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
+	id := v1.GetId()
+	sc := pm.Commit
+	committer, inst, err := c.committer(st, pm)
+	if err != nil {
+		return nil, false, &MessageError{Cursor: id, Reason: "commit rejected", Err: err}
+	}
+	old, next, err := c.checkCommit(st, sc, committer)
+	if err != nil {
+		return nil, false, &MessageError{Cursor: id, Reason: "commit rejected", Err: err}
+	}
+	if err := st.mls.MergeStagedCommit(sc); err != nil {
+		return nil, false, &MessageError{Cursor: id, Reason: "merge commit", Err: err}
+	}
+	if sc.SelfRemoved {
+		st.row.Active = false
+		c.log.Info("removed from group", "group_id", GroupID(st.row.GroupID).String())
+	}
+	var out []storage.ClientMessage
+	if gu := groupUpdated(committer, old, next); gu != nil {
+		m, err := c.transcriptMessage(st.row.GroupID, gu, committer, inst, strconv.FormatUint(v1.GetCreatedNs(), 10), v1)
+		if err != nil {
+			return nil, true, err
+		}
+		out = append(out, *m)
+	}
+	return out, true, nil
+}
+
+// committer returns the inbox and installation of a commit's sender, a
+// member of the current epoch (xmtp-groups.md §4 step 6).
+func (c *Client) committer(st *groupState, pm *mls.ProcessedMessage) (identity.InboxID, []byte, error) {
+	if pm.Sender.Type != mls.SenderTypeMember {
+		return "", nil, fmt.Errorf("actor not member (sender type %d)", pm.Sender.Type)
+	}
+	leaf := pm.SenderLeaf
+	if leaf == nil {
+		mem, ok := st.mls.Member(pm.Sender.LeafIndex)
+		if !ok {
+			return "", nil, fmt.Errorf("committer leaf %d is blank", pm.Sender.LeafIndex)
+		}
+		leaf = &mem.LeafNode
+	}
+	inbox, err := inboxOfLeaf(leaf)
+	if err != nil {
+		return "", nil, err
+	}
+	return inbox, leaf.SignatureKey, nil
+}
+
 // checkCommit applies the XMTP checks this client makes before merging a
-// commit: a GroupContextExtensions change must leave valid XMTP extensions,
-// keep the immutable metadata, and never lower a member's sequence id.
-// Policy and identity-diff validation (xmtp-groups.md §4 steps 10–14) are
-// not done yet.
+// commit (xmtp-groups.md §4): no pre-shared keys; a GroupContextExtensions
+// change must leave valid XMTP extensions, keep the immutable metadata,
+// never lower a member's sequence id, and pass the group's permissions for
+// the committer (policy.Evaluate: members added and removed, metadata,
+// admins, permissions). It returns the extensions before and after (equal
+// when unchanged).
 //
-// TODO(issue 4): full ValidatedCommit with policy/ and association state.
-func (c *Client) checkCommit(st *groupState, sc *mls.StagedCommit) error {
-	if !sc.ExtensionsChanged {
-		return nil
+// TODO(issue 4): the expected-installation diff and credential checks
+// against association state (xmtp-groups.md §4 steps 10–13).
+func (c *Client) checkCommit(st *groupState, sc *mls.StagedCommit, committer identity.InboxID) (*GroupExtensions, *GroupExtensions, error) {
+	if len(sc.PSKs) > 0 {
+		return nil, nil, errors.New("pre-shared key proposals are not allowed")
 	}
 	old, err := parseGroupExtensions(st.mls.Extensions())
 	if err != nil {
-		return err
+		return nil, nil, err
+	}
+	if !sc.ExtensionsChanged {
+		return old, old, nil
 	}
 	next, err := parseGroupExtensions(sc.GroupContextExtensions)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if !proto.Equal(old.Metadata, next.Metadata) {
-		return &GroupContextError{Extension: ExtensionImmutableMetadata, Reason: "changed"}
+		return nil, nil, &GroupContextError{Extension: ExtensionImmutableMetadata, Reason: "changed"}
 	}
 	oldM := old.Membership.GetMembers()
 	for in, seq := range next.Membership.GetMembers() {
 		if prev, ok := oldM[in]; ok && seq < prev {
-			return &GroupContextError{Extension: ExtensionGroupMembership, Reason: fmt.Sprintf("sequence id of %s decreased", in)}
+			return nil, nil, &GroupContextError{Extension: ExtensionGroupMembership, Reason: fmt.Sprintf("sequence id of %s decreased", in)}
 		}
 	}
-	return nil
+	ch := policy.Change{Actor: committer, Metadata: policy.DiffMetadata(policyMetadata(old.Mutable), policyMetadata(next.Mutable))}
+	added, removed := membershipDiff(old, next)
+	for _, in := range added {
+		ch.AddedMembers = append(ch.AddedMembers, policy.MemberChange{Inbox: in})
+	}
+	for _, in := range removed {
+		ch.RemovedMembers = append(ch.RemovedMembers, policy.MemberChange{Inbox: in})
+	}
+	if !bytes.Equal(old.PermissionsRaw, next.PermissionsRaw) {
+		ps := next.Policies
+		ch.Permissions = &ps
+	}
+	if err := policy.Evaluate(policyState(old), ch).Err(); err != nil {
+		return nil, nil, err
+	}
+	return old, next, nil
+}
+
+// membershipDiff returns the inboxes only in next's membership and those
+// only in old's, sorted.
+func membershipDiff(old, next *GroupExtensions) (added, removed []identity.InboxID) {
+	o, n := old.Membership.GetMembers(), next.Membership.GetMembers()
+	for in := range n {
+		if _, ok := o[in]; !ok {
+			added = append(added, identity.InboxID(in))
+		}
+	}
+	for in := range o {
+		if _, ok := n[in]; !ok {
+			removed = append(removed, identity.InboxID(in))
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(removed)
+	return added, removed
 }
 
 // applicationMessage decodes an application message: PlaintextEnvelope
@@ -216,13 +410,19 @@ func (c *Client) applicationMessage(st *groupState, pm *mls.ProcessedMessage, v1
 		Cursor: v1.GetId(), InsertedNs: c.nowNs()}
 	t := ec.GetType()
 	m.AuthorityID, m.TypeID, m.VersionMajor, m.VersionMinor = t.GetAuthorityId(), t.GetTypeId(), t.GetVersionMajor(), t.GetVersionMinor()
-	if pm.Sender.Type == mls.SenderTypeMember {
-		if leaf, ok := st.mls.Member(pm.Sender.LeafIndex); ok {
-			if inbox, err := inboxOfLeaf(&leaf.LeafNode); err == nil {
-				m.SenderInboxID = string(inbox)
-			}
-			m.SenderInstallation = leaf.LeafNode.SignatureKey
+	leaf := pm.SenderLeaf
+	if leaf == nil && pm.Sender.Type == mls.SenderTypeMember {
+		if mem, ok := st.mls.Member(pm.Sender.LeafIndex); ok {
+			leaf = &mem.LeafNode
 		}
 	}
+	if leaf == nil {
+		return nil, errors.New("sender leaf unknown")
+	}
+	inbox, err := inboxOfLeaf(leaf)
+	if err != nil {
+		return nil, fmt.Errorf("sender credential: %w", err)
+	}
+	m.SenderInboxID, m.SenderInstallation = string(inbox), leaf.SignatureKey
 	return m, nil
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"mlsbridge/identity"
 	"mlsbridge/mls"
+	"mlsbridge/policy"
 	"mlsbridge/storage"
 	"mlsbridge/wire/content"
 	"mlsbridge/wire/mlsapi"
@@ -18,15 +20,18 @@ const welcomeCursorTopic = "welcomes"
 // SyncWelcomes fetches the welcomes addressed to this installation after
 // the welcome cursor and joins each group: it finds the key package the
 // welcome was wrapped to, unwraps it (spec §7.2), joins with the MLS
-// Welcome, checks the group's XMTP extensions, and stores the group with
-// its cursor set to the adding commit's id from the welcome metadata,
-// advancing the welcome cursor in the same transaction. Invalid welcomes
-// are logged and skipped. After any welcome it rotates the key package, as
-// libxmtp does. It returns the groups joined.
+// Welcome, checks the group's XMTP extensions (and, for a DM, libxmtp's DM
+// rules), and stores the group with its cursor set to the adding commit's
+// id from the welcome metadata, advancing the welcome cursor in the same
+// transaction. Invalid welcomes are logged and skipped. After any welcome
+// it rotates the key package, as libxmtp does. It returns the groups
+// joined.
 func (c *Client) SyncWelcomes(ctx context.Context) ([]*Group, error) {
 	if !c.isRegistered() {
 		return nil, ErrNotRegistered
 	}
+	c.welcomeMu.Lock()
+	defer c.welcomeMu.Unlock()
 	cursor, err := c.db.Cursor(ctx, welcomeCursorTopic)
 	if err != nil {
 		return nil, err
@@ -45,17 +50,11 @@ func (c *Client) SyncWelcomes(ctx context.Context) ([]*Group, error) {
 				continue
 			}
 			seen++
-			g, err := c.joinWelcome(ctx, w)
-			var we *WelcomeError
-			switch {
-			case errors.As(err, &we):
-				c.log.Warn("welcome dropped", "welcome_id", id, "err", err)
-				if err := c.db.SetCursor(ctx, welcomeCursorTopic, id); err != nil {
-					return joined, err
-				}
-			case err != nil:
+			g, err := c.handleWelcome(ctx, w)
+			if err != nil {
 				return joined, fmt.Errorf("sync welcomes: %w", err)
-			case g != nil:
+			}
+			if g != nil {
 				joined = append(joined, g)
 			}
 			cursor = id
@@ -70,6 +69,19 @@ func (c *Client) SyncWelcomes(ctx context.Context) ([]*Group, error) {
 		}
 	}
 	return joined, nil
+}
+
+// handleWelcome joins the group of one welcome, or drops the welcome
+// (logged, cursor advanced) when it is invalid. The caller holds
+// welcomeMu.
+func (c *Client) handleWelcome(ctx context.Context, w *mlsapi.WelcomeMessage) (*Group, error) {
+	g, err := c.joinWelcome(ctx, w)
+	var we *WelcomeError
+	if errors.As(err, &we) {
+		c.log.Warn("welcome dropped", "welcome_id", welcomeID(w), "err", err)
+		return nil, c.db.SetCursor(ctx, welcomeCursorTopic, welcomeID(w))
+	}
+	return g, err
 }
 
 func welcomeID(w *mlsapi.WelcomeMessage) uint64 {
@@ -126,25 +138,136 @@ func (c *Client) joinWelcome(ctx context.Context, w *mlsapi.WelcomeMessage) (*Gr
 	if err := checkWelcomeMembership(g, ext); err != nil {
 		return nil, bad("%v", err)
 	}
+	addedBy, addedByInst := welcomeSender(g)
+	if ext.Metadata.GetConversationType() == content.ConversationType_CONVERSATION_TYPE_DM {
+		if err := policy.CheckDMWelcome(policyState(ext), c.inbox, addedBy).Err(); err != nil {
+			return nil, bad("%v", err)
+		}
+	}
+	return c.storeJoined(ctx, g, ext, v1, md.GetMessageCursor(), addedBy, addedByInst)
+}
+
+// welcomeSender returns the inbox and installation of the member whose
+// commit added us (the GroupInfo signer), or "" when unknown.
+func welcomeSender(g *mls.Group) (identity.InboxID, []byte) {
+	m, ok := g.WelcomeSender()
+	if !ok {
+		return "", nil
+	}
+	inbox, err := inboxOfLeaf(&m.LeafNode)
+	if err != nil {
+		return "", nil
+	}
+	return inbox, m.LeafNode.SignatureKey
+}
+
+// storeJoined stores a group joined from a welcome: with its cursor at the
+// adding commit, the "added" record, and the default consent (allowed when
+// our own inbox added us; a DM takes the newest consent of the DMs it is
+// stitched with). A welcome into a group we have and were removed from,
+// newer than where we stopped, replaces its state (we were added again).
+// A nil group means the welcome changed nothing.
+func (c *Client) storeJoined(ctx context.Context, g *mls.Group, ext *GroupExtensions, w *mlsapi.WelcomeMessage_V1, cursor uint64,
+	addedBy identity.InboxID, addedByInst []byte) (*Group, error) {
+	id := w.GetId()
 	state, err := g.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInternal, err)
 	}
 	now := c.nowNs()
 	row := storage.ClientGroup{GroupID: g.GroupID(), CreatedNs: now, ConversationType: int32(ext.Metadata.GetConversationType()),
-		CreatorInboxID: ext.Metadata.GetCreatorInboxId(), DmID: dmID(ext.Metadata),
-		MembershipState: int16(MembershipPending), Active: true, Epoch: g.Epoch(), State: state, Cursor: md.GetMessageCursor(),
-		WelcomeID: id, LastMessageNs: int64(v1.GetCreatedNs()), UpdatedNs: now}
-	inserted, err := c.db.InsertGroup(ctx, row, nil, welcomeCursorTopic, id)
+		CreatorInboxID: ext.Metadata.GetCreatorInboxId(), AddedByInboxID: string(addedBy), DmID: dmID(ext.Metadata),
+		MembershipState: int16(MembershipPending), Active: true, Epoch: g.Epoch(), State: state, Cursor: cursor,
+		WelcomeID: id, LastMessageNs: int64(w.GetCreatedNs()), UpdatedNs: now}
+	var msgs []storage.ClientMessage
+	stitched, err := c.db.FindGroups(ctx, storage.GroupQuery{DmID: row.DmID})
+	if err != nil {
+		return nil, err
+	}
+	if row.DmID == "" || len(stitched) == 0 {
+		gu := &content.GroupUpdated{InitiatedByInboxId: string(addedBy), AddedInboxes: transcriptInboxes([]identity.InboxID{c.inbox})}
+		m, err := c.transcriptMessage(row.GroupID, gu, addedBy, addedByInst, strconv.FormatUint(w.GetCreatedNs(), 10)+"_welcome_added", nil)
+		if err != nil {
+			return nil, err
+		}
+		m.SentAtNs, m.Cursor = int64(w.GetCreatedNs()), cursor
+		msgs = append(msgs, *m)
+	}
+	inserted, err := c.db.InsertGroup(ctx, row, msgs, welcomeCursorTopic, id)
 	if err != nil {
 		return nil, err
 	}
 	if !inserted {
-		c.log.Info("welcome for a known group skipped", "group_id", GroupID(row.GroupID).String(), "welcome_id", id)
-		return nil, nil
+		return c.rejoin(ctx, g, row)
 	}
-	c.log.Info("joined group", "group_id", GroupID(row.GroupID).String(), "welcome_id", id, "epoch", g.Epoch())
-	return &Group{c: c, id: row.GroupID}, nil
+	if err := c.welcomeConsent(ctx, row, stitched, addedBy); err != nil {
+		return nil, err
+	}
+	c.log.Info("joined group", "group_id", GroupID(row.GroupID).String(), "welcome_id", id, "epoch", g.Epoch(), "added_by", string(addedBy))
+	grp := &Group{c: c, id: row.GroupID}
+	c.events.announce(grp)
+	return grp, nil
+}
+
+func (c *Client) welcomeConsent(ctx context.Context, row storage.ClientGroup, stitched []storage.ClientGroup, addedBy identity.InboxID) error {
+	entity := GroupID(row.GroupID).String()
+	if addedBy == c.inbox {
+		return c.implicitConsent(ctx, ConsentConversation, entity, ConsentAllowed)
+	}
+	if len(stitched) == 0 {
+		return nil
+	}
+	ents := make([]string, len(stitched))
+	for i, g := range stitched {
+		ents[i] = GroupID(g.GroupID).String()
+	}
+	recs, err := c.db.Consent(ctx, int16(ConsentConversation), ents)
+	if err != nil {
+		return err
+	}
+	var newest *storage.ClientConsent
+	for _, r := range recs {
+		if newest == nil || r.ConsentedAtNs > newest.ConsentedAtNs {
+			newest = &r
+		}
+	}
+	if newest == nil {
+		return nil
+	}
+	return c.SetConsentStates(ctx, ConsentRecord{EntityType: ConsentConversation, Entity: entity, State: ConsentState(newest.State)})
+}
+
+// rejoin replaces the state of a group we have with the one a newer
+// welcome gave us, if we had been removed from it and the welcome's
+// cursor is past ours (we were added again); it returns nil otherwise.
+func (c *Client) rejoin(ctx context.Context, g *mls.Group, row storage.ClientGroup) (*Group, error) {
+	rejoined := false
+	err := c.withGroup(ctx, row.GroupID, func(ctx context.Context, st *groupState) error {
+		if st.mls.Active() || row.Cursor <= st.row.Cursor {
+			return nil
+		}
+		st.mls, st.row.Cursor, st.row.Active = g, row.Cursor, true
+		st.own = map[string]ownPayload{}
+		if err := c.saveState(ctx, st, storage.GroupProgress{}); err != nil {
+			return err
+		}
+		if err := c.db.SetGroupMembershipState(ctx, row.GroupID, int16(MembershipAllowed)); err != nil {
+			return err
+		}
+		st.row.MembershipState = int16(MembershipAllowed)
+		rejoined = true
+		return c.SetConsentStates(ctx, ConsentRecord{EntityType: ConsentConversation, Entity: GroupID(row.GroupID).String(), State: ConsentUnknown})
+	})
+	if err != nil || !rejoined {
+		if err == nil {
+			c.log.Info("welcome for a known group skipped", "group_id", GroupID(row.GroupID).String(), "welcome_id", row.WelcomeID)
+		}
+		return nil, err
+	}
+	c.log.Info("added to a group again", "group_id", GroupID(row.GroupID).String(), "welcome_id", row.WelcomeID)
+	grp := &Group{c: c, id: row.GroupID}
+	c.events.announce(grp)
+	return grp, nil
 }
 
 // checkWelcomeMembership requires that every leaf of the joined tree
@@ -161,19 +284,4 @@ func checkWelcomeMembership(g *mls.Group, ext *GroupExtensions) error {
 		}
 	}
 	return nil
-}
-
-// dmID is "dm:" + the two DM inbox ids, lowercase and sorted
-// (xmtp-groups.md §6), or "" for other conversations.
-func dmID(md *content.GroupMetadataV1) string {
-	dm := md.GetDmMembers()
-	if dm == nil {
-		return ""
-	}
-	a := identity.InboxID(dm.GetDmMemberOne().GetInboxId())
-	b := identity.InboxID(dm.GetDmMemberTwo().GetInboxId())
-	if b < a {
-		a, b = b, a
-	}
-	return "dm:" + string(a) + ":" + string(b)
 }

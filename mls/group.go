@@ -172,22 +172,42 @@ type Group struct {
 	// reinit is the ReInit proposal of the last merged commit, if any: the
 	// group then no longer sends (RFC 9420 §11.2).
 	reinit *ReInitProposal
+	// welcomeSender is the signer of the GroupInfo we joined with, as of
+	// the epoch we joined; nil if we did not join from a Welcome.
+	welcomeSender *Member
 }
 
 // epochState is everything that changes with each epoch. A commit builds a
 // new epochState from the current one without modifying it, so staging is
 // cheap and discarding a staged commit costs nothing.
 type epochState struct {
-	ctx     GroupContext
-	tree    *ratchetTree
-	keys    *treePrivate
+	ctx  GroupContext
+	tree *ratchetTree
+	keys *treePrivate
+	// sigPriv is our signature private key, as serialized; signer is its
+	// parsed form (nil until first needed, see signingKey). Both are the
+	// same in every epoch of a group and shared between them.
 	sigPriv []byte
+	signer  *signingKey
 	secrets *epochSecrets
 	st      *secretTree
 	interim []byte
 	// confTag is the confirmation tag of the commit that created the epoch
 	// (or of group creation / the GroupInfo we joined with).
 	confTag []byte
+}
+
+// signingKey returns our parsed signature key, parsing sigPriv on first
+// use only: parsing costs as much as a signature.
+func (s *epochState) signingKey() (*signingKey, error) {
+	if s.signer == nil {
+		k, err := s.ctx.CipherSuite.parseSigningKey(s.sigPriv)
+		if err != nil {
+			return nil, fmt.Errorf("mls: our signature key: %w", err)
+		}
+		s.signer = k
+	}
+	return s.signer, nil
 }
 
 // resumptionPSK is the resumption_psk of one epoch (RFC 9420 §8.6).
@@ -202,7 +222,12 @@ type pastEpoch struct {
 	ctx              GroupContext
 	senderDataSecret []byte
 	st               *secretTree
-	// sigKeys are the members' signature keys of that epoch, by leaf.
+	// leaves are the members' leaf nodes of that epoch, by leaf index (nil
+	// for a blank leaf), shared with that epoch's tree: nodes are
+	// immutable.
+	leaves []*LeafNode
+	// sigKeys replaces leaves in an epoch restored from a version 1 state,
+	// which kept only the members' signature keys, by leaf index.
 	sigKeys [][]byte
 }
 
@@ -215,7 +240,11 @@ func NewGroup(cfg Config, suite CipherSuite, groupID []byte, signaturePriv []byt
 	if !suite.Supported() {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedCipherSuite, suite)
 	}
-	sigPub, err := suite.SignaturePublicKey(signaturePriv)
+	signer, err := suite.parseSigningKey(signaturePriv)
+	if err != nil {
+		return nil, fmt.Errorf("mls: new group: %w", err)
+	}
+	sigPub, err := signer.public()
 	if err != nil {
 		return nil, fmt.Errorf("mls: new group: %w", err)
 	}
@@ -232,7 +261,7 @@ func NewGroup(cfg Config, suite CipherSuite, groupID []byte, signaturePriv []byt
 		Lifetime:      opts.lifetime(),
 		Extensions:    nonNilExtensions(opts.extensions()),
 	}
-	if err := leaf.sign(cfg.Rand, suite, signaturePriv, nil, 0); err != nil {
+	if err := leaf.signWith(cfg.Rand, signer, nil, 0); err != nil {
 		return nil, err
 	}
 	exts := nonNilExtensions(slices.Clone(extensions))
@@ -240,6 +269,7 @@ func NewGroup(cfg Config, suite CipherSuite, groupID []byte, signaturePriv []byt
 		tree:    newRatchetTree(suite, &leaf),
 		keys:    newTreePrivate(0, encPriv, encPub),
 		sigPriv: signaturePriv,
+		signer:  signer,
 	}
 	if err := checkGroupExtensionsSupported(s.tree, exts, -1); err != nil {
 		return nil, fmt.Errorf("mls: new group: %w", err)
@@ -400,6 +430,22 @@ func (g *Group) Members() []Member {
 	return out
 }
 
+// WelcomeSender returns the member who signed the GroupInfo of the Welcome
+// we joined with (RFC 9420 §12.4.3.1): the committer whose commit added
+// us. Its LeafNode (and credential) is the one it had in the epoch we
+// joined; the member may since have updated its leaf or left, and its
+// index may then hold someone else, so use the returned LeafNode rather
+// than looking the index up in the current tree. ok is false for a group
+// we did not join from a Welcome (NewGroup, JoinExternal) and for one
+// restored from a state serialized before this was recorded. The LeafNode
+// is a shallow copy, as in Members.
+func (g *Group) WelcomeSender() (m Member, ok bool) {
+	if g.welcomeSender == nil {
+		return Member{}, false
+	}
+	return *g.welcomeSender, true
+}
+
 // Member returns the member at leaf i, or false if that leaf is blank (the
 // LeafNode is a shallow copy, as in Members).
 func (g *Group) Member(i LeafIndex) (Member, bool) {
@@ -472,7 +518,11 @@ func (s *epochState) groupInfo(rand io.Reader, includeTree bool) (*GroupInfo, er
 		ConfirmationTag: slices.Clone(s.confTag),
 		Signer:          s.keys.leaf,
 	}
-	if err := gi.sign(rand, s.sigPriv); err != nil {
+	signer, err := s.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := gi.signWith(rand, signer); err != nil {
 		return nil, err
 	}
 	return gi, nil

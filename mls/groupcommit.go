@@ -309,7 +309,8 @@ func (g *Group) stageProposals(in *commitInput) (*commitWork, error) {
 	if err := g.validateProposalList(in); err != nil {
 		return nil, err
 	}
-	w.next = &epochState{ctx: cloneGroupContext(&s.ctx), tree: s.tree.clone(), keys: s.keys.clone(), sigPriv: s.sigPriv}
+	w.next = &epochState{ctx: cloneGroupContext(&s.ctx), tree: s.tree.clone(), keys: s.keys.clone(),
+		sigPriv: s.sigPriv, signer: s.signer}
 	if err := g.applyProposals(w); err != nil {
 		return nil, err
 	}
@@ -399,7 +400,11 @@ func (g *Group) createPath(w *commitWork) error {
 		}
 		template = t
 	}
-	path, ps, err := next.tree.createUpdatePath(g.cfg.Rand, next.keys, template, next.sigPriv, s.ctx.GroupID,
+	signer, err := next.signingKey()
+	if err != nil {
+		return err
+	}
+	path, ps, err := next.tree.createUpdatePathWith(g.cfg.Rand, next.keys, template, signer, s.ctx.GroupID,
 		w.exclude, w.provisionalContext(&s.ctx))
 	if err != nil {
 		return err
@@ -440,7 +445,11 @@ func (g *Group) signCommit(w *commitWork) (*AuthenticatedContent, error) {
 	}
 	content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: w.in.committer,
 		AuthenticatedData: nonNilBytes(w.in.aad), ContentType: ContentTypeCommit, Commit: w.commit}
-	return signFramedContent(g.cfg.Rand, s.ctx.CipherSuite, w.next.sigPriv, wf, content, &s.ctx)
+	signer, err := w.next.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	return signFramedContentWith(g.cfg.Rand, signer, wf, content, &s.ctx)
 }
 
 // mergeReceivedPath validates the committer's UpdatePath and merges it into

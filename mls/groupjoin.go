@@ -12,7 +12,10 @@ import (
 // be in the GroupInfo's ratchet_tree extension. External PSKs named by the
 // Welcome are looked up with cfg.ExternalPSK. The tree, the GroupInfo's
 // signature and confirmation tag are all verified; any failure of the
-// remote input is a *ValidationError.
+// remote input is a *ValidationError. bundle's encryption and signature
+// private keys must match its KeyPackage, else the error wraps
+// ErrInvalidOptions. The GroupInfo's signer is remembered (see
+// Group.WelcomeSender).
 func JoinFromWelcome(cfg Config, welcome *Welcome, bundle *KeyPackageBundle, ratchetTree []byte) (*Group, error) {
 	kp := &bundle.KeyPackage
 	cs := kp.CipherSuite
@@ -37,6 +40,10 @@ func JoinFromWelcome(cfg Config, welcome *Welcome, bundle *KeyPackageBundle, rat
 	if pub, err := cs.HPKEPublicKey(bundle.EncryptionPrivateKey); err != nil || !bytes.Equal(pub, kp.LeafNode.EncryptionKey) {
 		return nil, fmt.Errorf("%w: encryption private key does not match the key package", ErrInvalidOptions)
 	}
+	signer, err := bundleSigner(bundle)
+	if err != nil {
+		return nil, err
+	}
 	keys := newTreePrivate(own, bundle.EncryptionPrivateKey, kp.LeafNode.EncryptionKey)
 	if gs.PathSecret != nil {
 		if err := keys.setJoinPathSecret(tree, gi.Signer, gs.PathSecret.PathSecret); err != nil {
@@ -47,10 +54,27 @@ func JoinFromWelcome(cfg Config, welcome *Welcome, bundle *KeyPackageBundle, rat
 	if err != nil {
 		return nil, err
 	}
-	s.sigPriv = bundle.SignaturePrivateKey
-	g := &Group{cfg: cfg, s: s}
+	s.sigPriv, s.signer = bundle.SignaturePrivateKey, signer
+	g := &Group{cfg: cfg, s: s, welcomeSender: &Member{Index: gi.Signer, LeafNode: *tree.leaf(gi.Signer)}}
 	g.rememberResumption()
 	return g, nil
+}
+
+// bundleSigner parses the signature private key of bundle and checks that
+// it matches its key package's leaf.
+func bundleSigner(bundle *KeyPackageBundle) (*signingKey, error) {
+	signer, err := bundle.KeyPackage.CipherSuite.parseSigningKey(bundle.SignaturePrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signature private key: %w", ErrInvalidOptions, err)
+	}
+	pub, err := signer.public()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(pub, bundle.KeyPackage.LeafNode.SignatureKey) {
+		return nil, fmt.Errorf("%w: signature private key does not match the key package", ErrInvalidOptions)
+	}
+	return signer, nil
 }
 
 // openWelcome decrypts our GroupSecrets and the GroupInfo of w and verifies
@@ -226,10 +250,19 @@ func JoinExternal(cfg Config, gi *GroupInfo, ratchetTree []byte, signaturePriv [
 	if !cs.Supported() {
 		return nil, nil, fmt.Errorf("%w: %v", ErrUnsupportedCipherSuite, cs)
 	}
+	signer, err := cs.parseSigningKey(signaturePriv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("mls: external commit: %w", err)
+	}
+	sigPub, err := signer.public()
+	if err != nil {
+		return nil, nil, err
+	}
 	g, kemOutput, initSecret, err := externalBase(cfg, gi, ratchetTree, signaturePriv)
 	if err != nil {
 		return nil, nil, err
 	}
+	g.s.signer = signer
 	list := []CommittedProposal{{Proposal: Proposal{Type: ProposalTypeExternalInit,
 		ExternalInit: &ExternalInitProposal{KEMOutput: kemOutput}}}}
 	if opts.Resync != nil {
@@ -246,10 +279,6 @@ func JoinExternal(cfg Config, gi *GroupInfo, ratchetTree []byte, signaturePriv [
 	me := Sender{Type: SenderTypeNewMemberCommit}
 	for i := range list {
 		list[i].Sender = me
-	}
-	sigPub, err := cs.SignaturePublicKey(signaturePriv)
-	if err != nil {
-		return nil, nil, err
 	}
 	leaf := &LeafNode{SignatureKey: sigPub, Credential: credential, Source: LeafNodeSourceCommit,
 		Capabilities: opts.Leaf.capabilities(cs, credential.Type), Extensions: nonNilExtensions(opts.Leaf.extensions())}

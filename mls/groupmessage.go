@@ -14,6 +14,19 @@ type ProcessedMessage struct {
 	// Sender is the authenticated sender. For members, its leaf is that of
 	// the epoch the message was sent in (Epoch).
 	Sender Sender
+	// SenderLeaf is the leaf node whose signature key authenticated the
+	// message, with the sender's credential. For a member it is the
+	// sender's leaf in the tree of epoch Epoch: an application message of
+	// a past epoch may come from a leaf that has since been updated,
+	// removed or given to someone else, so use SenderLeaf rather than
+	// looking Sender.LeafIndex up in the current tree. For a
+	// new_member_proposal it is the leaf of the added KeyPackage, for a
+	// new_member_commit that of the commit's UpdatePath. It is nil for
+	// external senders (whose key is in the external_senders extension)
+	// and for messages of a past epoch restored from a state serialized
+	// before past leaves were kept. It shares memory with the group state
+	// or the message: read it, never modify it.
+	SenderLeaf *LeafNode
 	// Epoch is the epoch the message belongs to.
 	Epoch             uint64
 	AuthenticatedData []byte
@@ -38,7 +51,11 @@ func (g *Group) checkCanSend() error {
 // current group context (RFC 9420 §6.1).
 func (g *Group) signContent(content *FramedContent, wf WireFormat) (*AuthenticatedContent, error) {
 	s := g.s
-	return signFramedContent(g.cfg.Rand, s.ctx.CipherSuite, s.sigPriv, wf, content, &s.ctx)
+	signer, err := s.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	return signFramedContentWith(g.cfg.Rand, signer, wf, content, &s.ctx)
 }
 
 // protect wraps signed content into an MLSMessage with the current epoch's
@@ -113,7 +130,8 @@ func (g *Group) Process(msg *MLSMessage) (*ProcessedMessage, error) {
 		return nil, err
 	}
 	c := &ac.Content
-	pm := &ProcessedMessage{ContentType: c.ContentType, Sender: c.Sender, Epoch: epoch, AuthenticatedData: c.AuthenticatedData}
+	pm := &ProcessedMessage{ContentType: c.ContentType, Sender: c.Sender, SenderLeaf: g.senderLeaf(c, epoch),
+		Epoch: epoch, AuthenticatedData: c.AuthenticatedData}
 	switch c.ContentType {
 	case ContentTypeApplication:
 		pm.ApplicationData = c.ApplicationData
@@ -147,12 +165,14 @@ func (g *Group) ownEcho(msg *MLSMessage) *ProcessedMessage {
 		return nil
 	}
 	me := Sender{Type: SenderTypeMember, LeafIndex: g.s.keys.leaf}
+	leaf := g.s.tree.leaf(me.LeafIndex)
 	if g.pending != nil && bytes.Equal(b, g.pending.msg) {
-		return &ProcessedMessage{ContentType: ContentTypeCommit, Sender: me, Epoch: g.s.ctx.Epoch, Commit: g.pending.staged}
+		return &ProcessedMessage{ContentType: ContentTypeCommit, Sender: me, SenderLeaf: leaf, Epoch: g.s.ctx.Epoch,
+			Commit: g.pending.staged}
 	}
 	for _, q := range g.proposals {
 		if q.msg != nil && bytes.Equal(b, q.msg) {
-			return &ProcessedMessage{ContentType: ContentTypeProposal, Sender: me, Epoch: g.s.ctx.Epoch,
+			return &ProcessedMessage{ContentType: ContentTypeProposal, Sender: me, SenderLeaf: leaf, Epoch: g.s.ctx.Epoch,
 				Proposal: q.proposal, ProposalRef: slices.Clone(q.ref)}
 		}
 	}
@@ -201,12 +221,48 @@ func (g *Group) unprotectPast(pm *PrivateMessage) (*AuthenticatedContent, uint64
 	return nil, 0, invalid("§15.3", "message for past epoch %d, whose keys are no longer kept", pm.Epoch)
 }
 
+// senderLeaf returns the leaf node whose key verified content c of the
+// given epoch (the current one or a kept past one); see
+// ProcessedMessage.SenderLeaf.
+func (g *Group) senderLeaf(c *FramedContent, epoch uint64) *LeafNode {
+	switch c.Sender.Type {
+	case SenderTypeMember:
+		if epoch == g.s.ctx.Epoch {
+			return g.s.tree.leaf(c.Sender.LeafIndex)
+		}
+		for _, p := range g.past {
+			if p.ctx.Epoch == epoch {
+				return p.leaf(c.Sender.LeafIndex)
+			}
+		}
+	case SenderTypeNewMemberProposal:
+		return &c.Proposal.Add.KeyPackage.LeafNode
+	case SenderTypeNewMemberCommit:
+		return &c.Commit.Path.LeafNode
+	}
+	return nil
+}
+
+// leaf returns leaf l of the past epoch, or nil if it was blank or only
+// its signature key is known.
+func (p *pastEpoch) leaf(l LeafIndex) *LeafNode {
+	if uint64(l) >= uint64(len(p.leaves)) {
+		return nil
+	}
+	return p.leaves[l]
+}
+
 // signatureKeyOf returns a member's signature key in a past epoch.
 func (p *pastEpoch) signatureKeyOf(s Sender) ([]byte, error) {
-	if s.Type != SenderTypeMember || uint64(s.LeafIndex) >= uint64(len(p.sigKeys)) || p.sigKeys[s.LeafIndex] == nil {
-		return nil, invalid("§6.1", "sender leaf %d was not a member of epoch %d", s.LeafIndex, p.ctx.Epoch)
+	if s.Type == SenderTypeMember {
+		if ln := p.leaf(s.LeafIndex); ln != nil {
+			return ln.SignatureKey, nil
+		}
+		if uint64(s.LeafIndex) < uint64(len(p.sigKeys)) && p.sigKeys[s.LeafIndex] != nil {
+			return p.sigKeys[s.LeafIndex], nil
+		}
 	}
-	return p.sigKeys[s.LeafIndex], nil
+	return nil, invalid("§6.1", "sender leaf %d was not a member of epoch %d", s.LeafIndex, p.ctx.Epoch)
 }
 
 // archiveEpoch keeps the decryption state of the current epoch for late
@@ -219,12 +275,7 @@ func (g *Group) archiveEpoch() {
 	}
 	s := g.s
 	p := &pastEpoch{ctx: s.ctx, senderDataSecret: s.secrets.senderDataSecret, st: s.st,
-		sigKeys: make([][]byte, len(s.tree.leaves))}
-	for i, ln := range s.tree.leaves {
-		if ln != nil {
-			p.sigKeys[i] = ln.SignatureKey
-		}
-	}
+		leaves: slices.Clone(s.tree.leaves)}
 	g.past = append(g.past, p)
 	if len(g.past) > n {
 		g.past = slices.Delete(g.past, 0, len(g.past)-n)

@@ -91,7 +91,11 @@ func (g *Group) ProposeUpdate(opts *LeafOptions) (*MLSMessage, error) {
 		ln.Capabilities = opts.capabilities(cs, ln.Credential.Type)
 		ln.Extensions = nonNilExtensions(opts.extensions())
 	}
-	if err := ln.sign(g.cfg.Rand, cs, s.sigPriv, s.ctx.GroupID, uint32(s.keys.leaf)); err != nil {
+	signer, err := s.signingKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := ln.signWith(g.cfg.Rand, signer, s.ctx.GroupID, uint32(s.keys.leaf)); err != nil {
 		return nil, err
 	}
 	p := &Proposal{Type: ProposalTypeUpdate, Update: &UpdateProposal{LeafNode: ln}}

@@ -224,3 +224,101 @@ func (cs CipherSuite) hpkeSetupR(priv, info, enc []byte) (hpke.Opener, error) {
 	}
 	return opener, nil
 }
+
+// HPKESealer is the sender's side of an RFC 9180 base-mode encryption
+// context, made by CipherSuite.HPKESetupSender: each Seal encrypts one
+// message under the next nonce of the context, so the receiver must Open
+// the ciphertexts in the order they were sealed. It is not safe for
+// concurrent use.
+type HPKESealer struct {
+	suite CipherSuite
+	s     hpke.Sealer
+}
+
+// HPKEOpener is the receiver's side of an RFC 9180 base-mode encryption
+// context, made by CipherSuite.HPKESetupReceiver. It is not safe for
+// concurrent use.
+type HPKEOpener struct {
+	suite CipherSuite
+	o     hpke.Opener
+}
+
+// HPKESetupSender is RFC 9180 §5.1.1 SetupBaseS with the suite's KEM, KDF
+// and AEAD: it encapsulates a fresh shared secret to the HPKE public key
+// pub (RFC 9180 SerializePublicKey, e.g. a KeyPackage's init_key) with the
+// ephemeral key drawn from rand (nil means crypto/rand), and returns the
+// encapsulation enc to send along with the context for sealing any number
+// of messages. info binds the context to its use (for MLS's own labelled
+// encryption, the encoded EncryptContext of RFC 9420 §5.1.3). A malformed
+// pub gives a *ValidationError.
+func (cs CipherSuite) HPKESetupSender(rand io.Reader, pub, info []byte) (enc []byte, s *HPKESealer, err error) {
+	if !cs.Supported() {
+		return nil, nil, fmt.Errorf("%w: %v", ErrUnsupportedCipherSuite, cs)
+	}
+	enc, sealer, err := cs.hpkeSetupS(rand, pub, info)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, &HPKESealer{suite: cs, s: sealer}, nil
+}
+
+// HPKESetupReceiver is RFC 9180 §5.1.1 SetupBaseR: it decapsulates enc with
+// the HPKE private key priv (RFC 9180 SerializePrivateKey) and returns the
+// context for opening, in order, the messages sealed by the sender's
+// context. info must equal the sender's. A malformed or unusable enc gives
+// a *ValidationError; a malformed priv, a plain error.
+func (cs CipherSuite) HPKESetupReceiver(priv, enc, info []byte) (*HPKEOpener, error) {
+	if !cs.Supported() {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupportedCipherSuite, cs)
+	}
+	opener, err := cs.hpkeSetupR(priv, info, enc)
+	if err != nil {
+		return nil, err
+	}
+	return &HPKEOpener{suite: cs, o: opener}, nil
+}
+
+// Seal is RFC 9180 §5.2 ContextS.Seal: it encrypts and authenticates pt
+// with additional data aad under the context's next nonce. It fails only
+// after 2^96-1 messages (the sequence number is exhausted).
+func (s *HPKESealer) Seal(aad, pt []byte) ([]byte, error) {
+	ct, err := s.s.Seal(pt, aad)
+	if err != nil {
+		return nil, fmt.Errorf("mls: hpke seal: %w", err)
+	}
+	return ct, nil
+}
+
+// Open is RFC 9180 §5.2 ContextR.Open: it authenticates and decrypts ct
+// with additional data aad under the context's next nonce. A ciphertext
+// that does not authenticate (damaged, from another context, or out of
+// order) gives a *ValidationError and leaves the context unchanged, so
+// the next Open expects the same nonce.
+func (o *HPKEOpener) Open(aad, ct []byte) ([]byte, error) {
+	pt, err := o.o.Open(ct, aad)
+	if err != nil {
+		return nil, invalid("§5.1.3", "hpke decryption failed")
+	}
+	return pt, nil
+}
+
+// Export is RFC 9180 §5.3 Context.Export: a secret of n bytes derived from
+// the context's exporter secret and exporterContext. The sender's and the
+// receiver's contexts export the same secrets. n must be in [0, 255*Nh]
+// (Nh: the suite's hash length), else the error wraps ErrInvalidOptions.
+func (s *HPKESealer) Export(exporterContext []byte, n int) ([]byte, error) {
+	return hpkeExport(s.suite, s.s, exporterContext, n)
+}
+
+// Export is RFC 9180 §5.3 Context.Export, as HPKESealer.Export.
+func (o *HPKEOpener) Export(exporterContext []byte, n int) ([]byte, error) {
+	return hpkeExport(o.suite, o.o, exporterContext, n)
+}
+
+// hpkeExport checks n (circl panics beyond 255*Nh) and exports.
+func hpkeExport(cs CipherSuite, c hpke.Context, exporterContext []byte, n int) ([]byte, error) {
+	if limit := 255 * cs.params().kdf.ExtractSize(); n < 0 || n > limit {
+		return nil, fmt.Errorf("%w: hpke export of %d bytes, want at most %d", ErrInvalidOptions, n, limit)
+	}
+	return c.Export(exporterContext, uint(n)), nil
+}

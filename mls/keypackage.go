@@ -45,6 +45,33 @@ func (kp *KeyPackage) unmarshal(r *Reader) {
 	kp.Signature = r.Opaque()
 }
 
+// ParseKeyPackage decodes b, which must hold exactly one KeyPackage in the
+// TLS encoding of RFC 9420 §10 (as published to a delivery service, without
+// an MLSMessage header). Decoding is strict: trailing bytes, non-minimal
+// variable-length integers, out-of-range enum values and unknown union
+// tags are errors, and every error wraps ErrDecode. The result is
+// unverified: check it with ValidateKeyPackage before using it.
+func ParseKeyPackage(b []byte) (*KeyPackage, error) {
+	kp := new(KeyPackage)
+	if err := decode(b, kp); err != nil {
+		return nil, fmt.Errorf("mls: parse key package: %w", err)
+	}
+	return kp, nil
+}
+
+// MarshalBinary returns the TLS encoding of kp (RFC 9420 §10), the inverse
+// of ParseKeyPackage: ParseKeyPackage(b) followed by MarshalBinary gives
+// back b. It fails only for a KeyPackage that has no encoding: a field
+// over 2^30-1 bytes, a credential of a type whose body is unknown, or a
+// leaf node without the lifetime its key_package source requires.
+func (kp *KeyPackage) MarshalBinary() ([]byte, error) {
+	b, err := encode(kp)
+	if err != nil {
+		return nil, fmt.Errorf("mls: marshal key package: %w", err)
+	}
+	return b, nil
+}
+
 // ErrUnsupportedCipherSuite is returned when a caller asks for an operation
 // in a cipher suite this package does not implement (see
 // CipherSuite.Supported). Remote input naming such a suite gets a
@@ -110,7 +137,11 @@ func NewKeyPackage(rand io.Reader, suite CipherSuite, signaturePriv []byte, cred
 	if opts == nil {
 		opts = &KeyPackageOptions{}
 	}
-	sigPub, err := suite.SignaturePublicKey(signaturePriv)
+	signer, err := suite.parseSigningKey(signaturePriv)
+	if err != nil {
+		return nil, keys, fmt.Errorf("mls: new key package: %w", err)
+	}
+	sigPub, err := signer.public()
 	if err != nil {
 		return nil, keys, fmt.Errorf("mls: new key package: %w", err)
 	}
@@ -137,7 +168,7 @@ func NewKeyPackage(rand io.Reader, suite CipherSuite, signaturePriv []byte, cred
 		},
 		Extensions: nonNilExtensions(opts.Extensions),
 	}
-	if err := kp.sign(rand, signaturePriv); err != nil {
+	if err := kp.signWith(rand, signer); err != nil {
 		return nil, keys, err
 	}
 	if err := validateKeyPackage(kp, &leafValidation{Use: leafInKeyPackage, CipherSuite: suite}); err != nil {
@@ -180,14 +211,23 @@ func nonNilExtensions(exts []Extension) []Extension {
 
 // sign signs the leaf node, then the KeyPackageTBS, with signaturePriv.
 func (kp *KeyPackage) sign(rand io.Reader, signaturePriv []byte) error {
-	if err := kp.LeafNode.sign(rand, kp.CipherSuite, signaturePriv, nil, 0); err != nil {
+	k, err := kp.CipherSuite.parseSigningKey(signaturePriv)
+	if err != nil {
+		return fmt.Errorf("mls: sign key package: %w", err)
+	}
+	return kp.signWith(rand, k)
+}
+
+// signWith is sign with the parsed key k (of kp's suite).
+func (kp *KeyPackage) signWith(rand io.Reader, k *signingKey) error {
+	if err := kp.LeafNode.signWith(rand, k, nil, 0); err != nil {
 		return err
 	}
 	tbs, err := kp.tbs()
 	if err != nil {
 		return err
 	}
-	sig, err := kp.CipherSuite.SignWithLabel(rand, signaturePriv, "KeyPackageTBS", tbs)
+	sig, err := k.signWithLabel(rand, "KeyPackageTBS", tbs)
 	if err != nil {
 		return fmt.Errorf("mls: sign key package: %w", err)
 	}

@@ -80,9 +80,20 @@ func signContent(label string, content []byte) []byte {
 
 // SignWithLabel is RFC 9420 §5.1.2 SignWithLabel: a signature with priv
 // over SignContent{"MLS 1.0 " || label, content}. rand is used by ECDSA
-// (nil means crypto/rand); EdDSA is deterministic.
+// (nil means crypto/rand); EdDSA is deterministic. priv is parsed on every
+// call, which costs about as much as the signature itself; a Group parses
+// its own key once and keeps it.
 func (cs CipherSuite) SignWithLabel(rand io.Reader, priv []byte, label string, content []byte) ([]byte, error) {
-	return cs.sign(rand, priv, signContent(label, content))
+	k, err := cs.parseSigningKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	return k.signWithLabel(rand, label, content)
+}
+
+// signWithLabel is SignWithLabel with the parsed key k.
+func (k *signingKey) signWithLabel(rand io.Reader, label string, content []byte) ([]byte, error) {
+	return k.sign(rand, signContent(label, content))
 }
 
 // VerifyWithLabel is RFC 9420 §5.1.2 VerifyWithLabel: it reports whether

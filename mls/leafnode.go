@@ -187,11 +187,20 @@ func (ln *LeafNode) tbs(groupID []byte, leafIndex uint32) ([]byte, error) {
 // LeafNodeTBS). groupID and leafIndex are ignored for the key_package
 // source. ln.SignatureKey must be the public key of signaturePriv.
 func (ln *LeafNode) sign(rand io.Reader, cs CipherSuite, signaturePriv, groupID []byte, leafIndex uint32) error {
+	k, err := cs.parseSigningKey(signaturePriv)
+	if err != nil {
+		return fmt.Errorf("mls: sign leaf node: %w", err)
+	}
+	return ln.signWith(rand, k, groupID, leafIndex)
+}
+
+// signWith is sign with the parsed key k.
+func (ln *LeafNode) signWith(rand io.Reader, k *signingKey, groupID []byte, leafIndex uint32) error {
 	tbs, err := ln.tbs(groupID, leafIndex)
 	if err != nil {
 		return err
 	}
-	sig, err := cs.SignWithLabel(rand, signaturePriv, "LeafNodeTBS", tbs)
+	sig, err := k.signWithLabel(rand, "LeafNodeTBS", tbs)
 	if err != nil {
 		return fmt.Errorf("mls: sign leaf node: %w", err)
 	}

@@ -34,6 +34,15 @@ type signatureKeyFunc func(s Sender) ([]byte, error)
 // AuthenticatedContent has no confirmation tag yet: for a commit the caller
 // sets Auth.ConfirmationTag before protecting it.
 func signFramedContent(rand io.Reader, cs CipherSuite, priv []byte, wf WireFormat, content *FramedContent, ctx *GroupContext) (*AuthenticatedContent, error) {
+	k, err := cs.parseSigningKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("mls: sign framed content: %w", err)
+	}
+	return signFramedContentWith(rand, k, wf, content, ctx)
+}
+
+// signFramedContentWith is signFramedContent with the parsed key k.
+func signFramedContentWith(rand io.Reader, k *signingKey, wf WireFormat, content *FramedContent, ctx *GroupContext) (*AuthenticatedContent, error) {
 	if err := checkProtectable(wf, content); err != nil {
 		return nil, err
 	}
@@ -41,7 +50,7 @@ func signFramedContent(rand io.Reader, cs CipherSuite, priv []byte, wf WireForma
 	if err != nil {
 		return nil, err
 	}
-	sig, err := cs.SignWithLabel(rand, priv, framedContentTBSLabel, tbs)
+	sig, err := k.signWithLabel(rand, framedContentTBSLabel, tbs)
 	if err != nil {
 		return nil, fmt.Errorf("mls: sign framed content: %w", err)
 	}

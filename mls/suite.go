@@ -11,11 +11,9 @@ import (
 	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/subtle"
 	"fmt"
 	"hash"
 	"io"
-	"sync/atomic"
 
 	"github.com/cloudflare/circl/hpke"
 	"github.com/cloudflare/circl/sign/ed448"
@@ -313,91 +311,85 @@ func leftPad(b []byte, n int) []byte {
 // SignaturePublicKey returns the public key of the signature private key
 // priv (same formats as GenerateSignatureKeyPair).
 func (cs CipherSuite) SignaturePublicKey(priv []byte) ([]byte, error) {
-	switch cs.params().sig {
-	case sigEd25519:
-		if len(priv) != ed25519.SeedSize {
-			return nil, fmt.Errorf("mls: ed25519 private key of %d bytes, want %d", len(priv), ed25519.SeedSize)
-		}
-		return []byte(ed25519.NewKeyFromSeed(priv).Public().(ed25519.PublicKey)), nil
-	case sigEd448:
-		if len(priv) != ed448.SeedSize {
-			return nil, fmt.Errorf("mls: ed448 private key of %d bytes, want %d", len(priv), ed448.SeedSize)
-		}
-		return append([]byte(nil), ed448.NewKeyFromSeed(priv).Public().(ed448.PublicKey)...), nil
-	default:
-		sk, err := cs.parseECDSAPrivate(priv)
-		if err != nil {
-			return nil, err
-		}
-		_, pub, err := ecdsaPrivateBytes(sk)
-		return pub, err
-	}
-}
-
-// signingKey is a parsed signature private key: ed25519.PrivateKey,
-// ed448.PrivateKey or *ecdsa.PrivateKey.
-type signingKey struct {
-	suite CipherSuite
-	priv  []byte // the encoded private key it was parsed from
-	key   any
-}
-
-// lastSigningKey caches the most recently parsed signing key: parsing
-// costs a scalar multiplication (as much as an Ed25519 signature), and a
-// client signs many messages with the same key. Entries are immutable.
-var lastSigningKey atomic.Pointer[signingKey]
-
-// signingKeyFor parses priv, or returns the cached parse of the same key.
-func (cs CipherSuite) signingKeyFor(priv []byte) (any, error) {
-	if e := lastSigningKey.Load(); e != nil && e.suite == cs && subtle.ConstantTimeCompare(e.priv, priv) == 1 {
-		return e.key, nil
-	}
-	var key any
-	switch cs.params().sig {
-	case sigEd25519:
-		if len(priv) != ed25519.SeedSize {
-			return nil, fmt.Errorf("mls: ed25519 private key of %d bytes, want %d", len(priv), ed25519.SeedSize)
-		}
-		key = ed25519.NewKeyFromSeed(priv)
-	case sigEd448:
-		if len(priv) != ed448.SeedSize {
-			return nil, fmt.Errorf("mls: ed448 private key of %d bytes, want %d", len(priv), ed448.SeedSize)
-		}
-		key = ed448.NewKeyFromSeed(priv)
-	default:
-		sk, err := cs.parseECDSAPrivate(priv)
-		if err != nil {
-			return nil, err
-		}
-		key = sk
-	}
-	lastSigningKey.Store(&signingKey{suite: cs, priv: append([]byte(nil), priv...), key: key})
-	return key, nil
-}
-
-// sign signs msg with the suite's signature scheme (ECDSA hashes msg with
-// the suite hash and returns a DER signature).
-func (cs CipherSuite) sign(rand io.Reader, priv, msg []byte) ([]byte, error) {
-	if rand == nil {
-		rand = cryptorand.Reader
-	}
-	key, err := cs.signingKeyFor(priv)
+	k, err := cs.parseSigningKey(priv)
 	if err != nil {
 		return nil, err
 	}
-	switch sk := key.(type) {
+	return k.public()
+}
+
+// signingKey is a parsed signature private key of a suite. Parsing costs
+// a scalar multiplication, about as much as a signature, so whoever signs
+// repeatedly with one key (a Group, for every message, commit and
+// GroupInfo) parses it once and keeps the result next to the encoded key it
+// came from. It holds a secret: it is owned by one holder, never cached
+// globally, never logged. It is immutable and safe for concurrent use.
+type signingKey struct {
+	suite CipherSuite
+	// key is an ed25519.PrivateKey, ed448.PrivateKey or *ecdsa.PrivateKey.
+	key any
+}
+
+// parseSigningKey parses priv (the format of GenerateSignatureKeyPair).
+func (cs CipherSuite) parseSigningKey(priv []byte) (*signingKey, error) {
+	switch cs.params().sig {
+	case sigEd25519:
+		if len(priv) != ed25519.SeedSize {
+			return nil, fmt.Errorf("mls: ed25519 private key of %d bytes, want %d", len(priv), ed25519.SeedSize)
+		}
+		return &signingKey{suite: cs, key: ed25519.NewKeyFromSeed(priv)}, nil
+	case sigEd448:
+		if len(priv) != ed448.SeedSize {
+			return nil, fmt.Errorf("mls: ed448 private key of %d bytes, want %d", len(priv), ed448.SeedSize)
+		}
+		return &signingKey{suite: cs, key: ed448.NewKeyFromSeed(priv)}, nil
+	default:
+		sk, err := cs.parseECDSAPrivate(priv)
+		if err != nil {
+			return nil, err
+		}
+		return &signingKey{suite: cs, key: sk}, nil
+	}
+}
+
+// public returns the encoded public key of k (the format of
+// GenerateSignatureKeyPair); it costs no scalar multiplication.
+func (k *signingKey) public() ([]byte, error) {
+	switch sk := k.key.(type) {
+	case ed25519.PrivateKey:
+		return []byte(sk.Public().(ed25519.PublicKey)), nil
+	case ed448.PrivateKey:
+		return append([]byte(nil), sk.Public().(ed448.PublicKey)...), nil
+	case *ecdsa.PrivateKey:
+		pub, err := sk.PublicKey.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("mls: encode ecdsa key: %w", err)
+		}
+		return pub, nil
+	default:
+		return nil, fmt.Errorf("%w: signing key of type %T", ErrInternal, k.key)
+	}
+}
+
+// sign signs msg with the suite's signature scheme (ECDSA hashes msg with
+// the suite hash and returns a DER signature; rand nil means crypto/rand).
+func (k *signingKey) sign(rand io.Reader, msg []byte) ([]byte, error) {
+	switch sk := k.key.(type) {
 	case ed25519.PrivateKey:
 		return ed25519.Sign(sk, msg), nil
 	case ed448.PrivateKey:
 		return ed448.Sign(sk, msg, ""), nil
 	case *ecdsa.PrivateKey:
-		sig, err := ecdsa.SignASN1(rand, sk, cs.Hash(msg))
+		if rand == nil {
+			rand = cryptorand.Reader
+		}
+		sig, err := ecdsa.SignASN1(rand, sk, k.suite.Hash(msg))
 		if err != nil {
 			return nil, fmt.Errorf("mls: ecdsa sign: %w", err)
 		}
 		return sig, nil
 	default:
-		return nil, fmt.Errorf("%w: signing key of type %T", ErrInternal, key)
+		return nil, fmt.Errorf("%w: signing key of type %T", ErrInternal, k.key)
 	}
 }
 

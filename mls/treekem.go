@@ -199,6 +199,16 @@ func (s *pathSecrets) forJoiner(from, to LeafIndex) []byte {
 // and keep them only if the commit is accepted.
 func (t *ratchetTree) createUpdatePath(rnd io.Reader, priv *treePrivate, template *LeafNode, signaturePriv, groupID []byte,
 	exclude []LeafIndex, groupContext groupContextFunc) (*UpdatePath, *pathSecrets, error) {
+	signer, err := t.cs.parseSigningKey(signaturePriv)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.createUpdatePathWith(rnd, priv, template, signer, groupID, exclude, groupContext)
+}
+
+// createUpdatePathWith is createUpdatePath with the parsed key signer.
+func (t *ratchetTree) createUpdatePathWith(rnd io.Reader, priv *treePrivate, template *LeafNode, signer *signingKey, groupID []byte,
+	exclude []LeafIndex, groupContext groupContextFunc) (*UpdatePath, *pathSecrets, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
@@ -220,7 +230,7 @@ func (t *ratchetTree) createUpdatePath(rnd io.Reader, priv *treePrivate, templat
 		path.Nodes[i].EncryptionKey = secrets.keys[i].pub
 		t.setParent(st.node, &ParentNode{EncryptionKey: secrets.keys[i].pub})
 	}
-	ln, err := t.signPathLeaf(rnd, template, leafKey.pub, fdp, signaturePriv, groupID, from)
+	ln, err := t.signPathLeafWith(rnd, template, leafKey.pub, fdp, signer, groupID, from)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -278,6 +288,16 @@ func (t *ratchetTree) newPathKeys(rnd io.Reader, fdp []pathStep) (nodeKey, *newP
 // builds the committer's new leaf from template and installs it.
 func (t *ratchetTree) signPathLeaf(rnd io.Reader, template *LeafNode, encKey []byte, fdp []pathStep,
 	signaturePriv, groupID []byte, from LeafIndex) (*LeafNode, error) {
+	signer, err := t.cs.parseSigningKey(signaturePriv)
+	if err != nil {
+		return nil, err
+	}
+	return t.signPathLeafWith(rnd, template, encKey, fdp, signer, groupID, from)
+}
+
+// signPathLeafWith is signPathLeaf with the parsed key signer.
+func (t *ratchetTree) signPathLeafWith(rnd io.Reader, template *LeafNode, encKey []byte, fdp []pathStep,
+	signer *signingKey, groupID []byte, from LeafIndex) (*LeafNode, error) {
 	ph, err := t.setPathParentHashes(fdp)
 	if err != nil {
 		return nil, err
@@ -287,7 +307,7 @@ func (t *ratchetTree) signPathLeaf(rnd io.Reader, template *LeafNode, encKey []b
 	ln.Source = LeafNodeSourceCommit
 	ln.Lifetime = nil
 	ln.ParentHash = ph
-	if err := ln.sign(rnd, t.cs, signaturePriv, groupID, uint32(from)); err != nil {
+	if err := ln.signWith(rnd, signer, groupID, uint32(from)); err != nil {
 		return nil, err
 	}
 	t.setLeaf(from, &ln)

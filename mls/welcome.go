@@ -155,11 +155,20 @@ func (g *GroupInfo) tbs() ([]byte, error) {
 // sign sets g.Signature to SignWithLabel(priv, "GroupInfoTBS", GroupInfoTBS)
 // under the suite of g's group context (RFC 9420 §12.4.3).
 func (g *GroupInfo) sign(rand io.Reader, priv []byte) error {
+	k, err := g.GroupContext.CipherSuite.parseSigningKey(priv)
+	if err != nil {
+		return fmt.Errorf("mls: sign group info: %w", err)
+	}
+	return g.signWith(rand, k)
+}
+
+// signWith is sign with the parsed key k (of the GroupInfo's suite).
+func (g *GroupInfo) signWith(rand io.Reader, k *signingKey) error {
 	tbs, err := g.tbs()
 	if err != nil {
 		return err
 	}
-	sig, err := g.GroupContext.CipherSuite.SignWithLabel(rand, priv, groupInfoTBSLabel, tbs)
+	sig, err := k.signWithLabel(rand, groupInfoTBSLabel, tbs)
 	if err != nil {
 		return fmt.Errorf("mls: sign group info: %w", err)
 	}

@@ -41,6 +41,7 @@ func (clientSchemaVersion) TableName() string { return "client_schema_versions" 
 // or renumber a released entry: append a new one.
 var clientMigrations = []migration{
 	{1, "client tables: identity, key packages, groups, messages, cursors", clientMigrate1},
+	{2, "client intents, consent, installation checks, message cursor index", clientMigrate2},
 }
 
 // ClientSchemaVersion is the client schema version this binary creates and
@@ -206,4 +207,61 @@ func (cm1Cursor) TableName() string { return "cursors" }
 
 func clientMigrate1(tx *gorm.DB) error {
 	return tx.AutoMigrate(&cm1Identity{}, &cm1KeyPackage{}, &cm1Group{}, &cm1Message{}, &cm1Cursor{})
+}
+
+// Client version 2 snapshots.
+
+type cm2Intent struct {
+	ID             int64  `gorm:"primaryKey;autoIncrement"`
+	GroupID        []byte `gorm:"not null;index:idx_intents_group,priority:1"`
+	Kind           int16  `gorm:"not null"`
+	State          int16  `gorm:"not null;index:idx_intents_group,priority:2"`
+	MessageID      []byte
+	Payload        []byte
+	PublishedEpoch int64 `gorm:"not null"`
+	PostCommit     []byte
+	Cursor         int64  `gorm:"not null"`
+	ShouldPush     bool   `gorm:"not null"`
+	Attempts       int32  `gorm:"not null"`
+	LastError      string `gorm:"not null"`
+	CreatedNs      int64  `gorm:"not null"`
+	UpdatedNs      int64  `gorm:"not null"`
+}
+
+func (cm2Intent) TableName() string { return "intents" }
+
+type cm2Consent struct {
+	EntityType    int16  `gorm:"primaryKey;autoIncrement:false"`
+	Entity        string `gorm:"primaryKey"`
+	State         int16  `gorm:"not null"`
+	ConsentedAtNs int64  `gorm:"not null"`
+}
+
+func (cm2Consent) TableName() string { return "consent_records" }
+
+// clientMigrate2 adds the intent queue and consent records, the time a
+// group's installations were last checked, and an index for finding a
+// group's messages by node cursor. Version 1 kept the MLS payload of our
+// messages not yet seen back in the messages table (delivery status 1 while
+// the node had not accepted them, 2 after); they become send intents (state
+// 1 or 2) and their messages unpublished until their echo comes back.
+func clientMigrate2(tx *gorm.DB) error {
+	if err := tx.AutoMigrate(&cm2Intent{}, &cm2Consent{}); err != nil {
+		return err
+	}
+	for _, stmt := range []string{
+		"ALTER TABLE groups ADD COLUMN installations_checked_ns INTEGER NOT NULL DEFAULT 0",
+		"CREATE INDEX IF NOT EXISTS idx_messages_cursor ON messages(group_id, cursor)",
+		"CREATE INDEX IF NOT EXISTS idx_groups_welcome ON groups(welcome_id)",
+		`INSERT INTO intents (group_id, kind, state, message_id, payload, published_epoch, cursor, should_push, attempts, last_error,
+			created_ns, updated_ns)
+			SELECT group_id, 1, CASE delivery_status WHEN 1 THEN 1 ELSE 2 END, id, payload, 0, 0, true, 0, '', inserted_ns, inserted_ns
+			FROM messages WHERE payload IS NOT NULL`,
+		"UPDATE messages SET payload = NULL, delivery_status = 1 WHERE payload IS NOT NULL",
+	} {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -34,23 +34,27 @@ type ClientGroup struct {
 	WelcomeID     uint64
 	LastMessageNs int64
 	UpdatedNs     int64
+	// InstallationsCheckedNs is when the members' installations were last
+	// compared with their identity state (0: never).
+	InstallationsCheckedNs int64
 }
 
 type clientGroupRow struct {
-	GroupID          []byte `gorm:"primaryKey"`
-	CreatedNs        int64
-	ConversationType int32
-	CreatorInboxID   string
-	AddedByInboxID   string
-	DmID             string
-	MembershipState  int16
-	Active           bool
-	Epoch            int64
-	State            []byte
-	Cursor           int64
-	WelcomeID        int64
-	LastMessageNs    int64
-	UpdatedNs        int64
+	GroupID                []byte `gorm:"primaryKey"`
+	CreatedNs              int64
+	ConversationType       int32
+	CreatorInboxID         string
+	AddedByInboxID         string
+	DmID                   string
+	MembershipState        int16
+	Active                 bool
+	Epoch                  int64
+	State                  []byte
+	Cursor                 int64
+	WelcomeID              int64
+	LastMessageNs          int64
+	UpdatedNs              int64
+	InstallationsCheckedNs int64
 }
 
 func (clientGroupRow) TableName() string { return "groups" }
@@ -59,14 +63,14 @@ func groupRow(g *ClientGroup) clientGroupRow {
 	return clientGroupRow{GroupID: g.GroupID, CreatedNs: g.CreatedNs, ConversationType: g.ConversationType,
 		CreatorInboxID: g.CreatorInboxID, AddedByInboxID: g.AddedByInboxID, DmID: g.DmID, MembershipState: g.MembershipState,
 		Active: g.Active, Epoch: clampID(g.Epoch), State: nonNil(g.State), Cursor: clampID(g.Cursor), WelcomeID: clampID(g.WelcomeID),
-		LastMessageNs: g.LastMessageNs, UpdatedNs: g.UpdatedNs}
+		LastMessageNs: g.LastMessageNs, UpdatedNs: g.UpdatedNs, InstallationsCheckedNs: g.InstallationsCheckedNs}
 }
 
 func (r *clientGroupRow) model() *ClientGroup {
 	return &ClientGroup{GroupID: r.GroupID, CreatedNs: r.CreatedNs, ConversationType: r.ConversationType,
 		CreatorInboxID: r.CreatorInboxID, AddedByInboxID: r.AddedByInboxID, DmID: r.DmID, MembershipState: r.MembershipState,
 		Active: r.Active, Epoch: uint64(r.Epoch), State: r.State, Cursor: uint64(r.Cursor), WelcomeID: uint64(r.WelcomeID),
-		LastMessageNs: r.LastMessageNs, UpdatedNs: r.UpdatedNs}
+		LastMessageNs: r.LastMessageNs, UpdatedNs: r.UpdatedNs, InstallationsCheckedNs: r.InstallationsCheckedNs}
 }
 
 // InsertGroup stores a group we created or joined, together with msgs
@@ -112,19 +116,11 @@ func (c *ClientDB) Group(ctx context.Context, groupID []byte) (*ClientGroup, err
 
 // Groups returns every group, newest first, without their State blobs.
 func (c *ClientDB) Groups(ctx context.Context) ([]ClientGroup, error) {
-	var rows []clientGroupRow
-	err := c.db(ctx).Omit("state").Order("created_ns DESC").Find(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("storage: list groups: %w", err)
-	}
-	out := make([]ClientGroup, len(rows))
-	for i := range rows {
-		out[i] = *rows[i].model()
-	}
-	return out, nil
+	return c.FindGroups(ctx, GroupQuery{})
 }
 
-// GroupProgress is what processing group messages changes in a group row.
+// GroupProgress is what processing group messages, or publishing our own,
+// changes for one group; SaveGroupProgress writes it in one transaction.
 type GroupProgress struct {
 	GroupID []byte
 	State   []byte
@@ -134,19 +130,30 @@ type GroupProgress struct {
 	// back (a smaller value keeps the stored one).
 	Cursor    uint64
 	UpdatedNs int64
+	// Messages are stored; ids stored already are left as they are.
+	Messages []ClientMessage
+	// Confirmations mark our messages as seen back on the network.
+	Confirmations []MessageConfirmation
+	// Intents are inserted (ID 0, which is then set) or rewritten.
+	Intents []*ClientIntent
+	// DeleteIntents are the ids of intents to delete.
+	DeleteIntents []int64
 }
 
-// SaveGroupProgress writes a group's new MLS state and cursor and stores
-// msgs (skipping ids already stored, but updating their delivery status
-// and cursor) in one transaction, so a crash neither loses a processed
-// message nor applies a commit twice. The group's last-message time
-// becomes the newest SentAtNs of msgs.
-func (c *ClientDB) SaveGroupProgress(ctx context.Context, p GroupProgress, msgs []ClientMessage) error {
+// SaveGroupProgress writes a group's new MLS state and cursor with the
+// messages, confirmations and intent changes that go with it, in one
+// transaction, so a crash neither loses a processed message nor applies a
+// commit twice. The group's last-message time becomes the newest SentAtNs
+// of the messages and confirmations, if later.
+func (c *ClientDB) SaveGroupProgress(ctx context.Context, p GroupProgress) error {
 	err := c.db(ctx).Transaction(func(tx *gorm.DB) error {
 		upd := map[string]any{"state": nonNil(p.State), "epoch": clampID(p.Epoch), "active": p.Active, "updated_ns": p.UpdatedNs,
 			"cursor": gorm.Expr("MAX(cursor, ?)", clampID(p.Cursor))}
 		var last int64
-		for _, m := range msgs {
+		for _, m := range p.Messages {
+			last = max(last, m.SentAtNs)
+		}
+		for _, m := range p.Confirmations {
 			last = max(last, m.SentAtNs)
 		}
 		if last > 0 {
@@ -159,12 +166,157 @@ func (c *ClientDB) SaveGroupProgress(ctx context.Context, p GroupProgress, msgs 
 		if res.RowsAffected != 1 {
 			return fmt.Errorf("%w: group %x not stored", ErrNotFound, p.GroupID)
 		}
-		return insertMessages(tx, msgs)
+		if err := insertMessages(tx, p.Messages); err != nil {
+			return err
+		}
+		if err := confirmMessages(tx, p.Confirmations); err != nil {
+			return err
+		}
+		if err := putIntents(tx, p.Intents); err != nil {
+			return err
+		}
+		if len(p.DeleteIntents) > 0 {
+			return tx.Where("id IN ?", p.DeleteIntents).Delete(&clientIntentRow{}).Error
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("storage: save group progress: %w", err)
 	}
 	return nil
+}
+
+// SetGroupMembershipState sets a group's local membership state.
+func (c *ClientDB) SetGroupMembershipState(ctx context.Context, groupID []byte, state int16) error {
+	return c.updateGroup(ctx, groupID, map[string]any{"membership_state": state})
+}
+
+// SetInstallationsChecked records when a group's installations were last
+// checked.
+func (c *ClientDB) SetInstallationsChecked(ctx context.Context, groupID []byte, ns int64) error {
+	return c.updateGroup(ctx, groupID, map[string]any{"installations_checked_ns": ns})
+}
+
+func (c *ClientDB) updateGroup(ctx context.Context, groupID []byte, upd map[string]any) error {
+	res := c.db(ctx).Model(&clientGroupRow{}).Where("group_id = ?", groupID).Updates(upd)
+	if res.Error != nil {
+		return fmt.Errorf("storage: update group: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("storage: update group: %w: group %x", ErrNotFound, groupID)
+	}
+	return nil
+}
+
+// DeleteGroup deletes a group with its messages and intents (a group that
+// never reached the network).
+func (c *ClientDB) DeleteGroup(ctx context.Context, groupID []byte) error {
+	err := c.db(ctx).Transaction(func(tx *gorm.DB) error {
+		for _, m := range []any{&clientMessageRow{}, &clientIntentRow{}, &clientGroupRow{}} {
+			if err := tx.Where("group_id = ?", groupID).Delete(m).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: delete group: %w", err)
+	}
+	return nil
+}
+
+// GroupByWelcomeID returns the group we joined through welcome id, or
+// ErrNotFound.
+func (c *ClientDB) GroupByWelcomeID(ctx context.Context, id uint64) (*ClientGroup, error) {
+	var rows []clientGroupRow
+	if err := c.db(ctx).Omit("state").Where("welcome_id = ?", clampID(id)).Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: group by welcome: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, ErrNotFound
+	}
+	return rows[0].model(), nil
+}
+
+// ConsentEntityConversation is the consent entity type whose records name
+// groups (by lowercase hex group id); GroupQuery.ConsentStates reads them.
+const ConsentEntityConversation int16 = 1
+
+// GroupQuery selects groups. The zero value selects every group, newest
+// first.
+type GroupQuery struct {
+	// ConversationTypes, MembershipStates and ConsentStates keep the groups
+	// with one of the listed values; nil means any. A group without a
+	// consent record has consent state 0.
+	ConversationTypes []int32
+	MembershipStates  []int16
+	ConsentStates     []int16
+	// The four bounds are exclusive; 0 means no bound. Last activity is
+	// LastMessageNs.
+	CreatedAfterNs, CreatedBeforeNs           int64
+	LastActivityAfterNs, LastActivityBeforeNs int64
+	// DmID keeps the DMs with this dm id; empty means any group.
+	DmID string
+	// ActiveOnly keeps the groups we are still a member of.
+	ActiveOnly bool
+	// LatestDMOnly keeps, of the DMs sharing a dm id, only the one with the
+	// latest activity.
+	LatestDMOnly bool
+	// ByLastActivity orders by LastMessageNs instead of CreatedNs (both
+	// newest first).
+	ByLastActivity bool
+	// Limit caps the result; 0 means no limit.
+	Limit int
+}
+
+// FindGroups returns the groups q selects, without their State blobs.
+func (c *ClientDB) FindGroups(ctx context.Context, q GroupQuery) ([]ClientGroup, error) {
+	db := c.db(ctx).Model(&clientGroupRow{}).Omit("state")
+	if q.ConversationTypes != nil {
+		db = db.Where("conversation_type IN ?", q.ConversationTypes)
+	}
+	if q.MembershipStates != nil {
+		db = db.Where("membership_state IN ?", q.MembershipStates)
+	}
+	if q.ConsentStates != nil {
+		db = db.Where(`COALESCE((SELECT c.state FROM consent_records c WHERE c.entity_type = ?
+			AND c.entity = lower(hex(groups.group_id))), 0) IN ?`, ConsentEntityConversation, q.ConsentStates)
+	}
+	for _, b := range []struct {
+		cond string
+		v    int64
+	}{{"created_ns > ?", q.CreatedAfterNs}, {"created_ns < ?", q.CreatedBeforeNs},
+		{"last_message_ns > ?", q.LastActivityAfterNs}, {"last_message_ns < ?", q.LastActivityBeforeNs}} {
+		if b.v > 0 {
+			db = db.Where(b.cond, b.v)
+		}
+	}
+	if q.DmID != "" {
+		db = db.Where("dm_id = ?", q.DmID)
+	}
+	if q.ActiveOnly {
+		db = db.Where("active")
+	}
+	if q.LatestDMOnly {
+		db = db.Where(`dm_id = '' OR group_id = (SELECT g2.group_id FROM groups g2 WHERE g2.dm_id = groups.dm_id
+			ORDER BY g2.last_message_ns DESC, g2.created_ns DESC, g2.group_id DESC LIMIT 1)`)
+	}
+	if q.ByLastActivity {
+		db = db.Order("last_message_ns DESC")
+	}
+	db = db.Order("created_ns DESC").Order("group_id DESC")
+	if q.Limit > 0 {
+		db = db.Limit(q.Limit)
+	}
+	var rows []clientGroupRow
+	if err := db.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: find groups: %w", err)
+	}
+	out := make([]ClientGroup, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].model()
+	}
+	return out, nil
 }
 
 type clientCursorRow struct {
