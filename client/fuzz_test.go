@@ -27,7 +27,7 @@ func FuzzVerifyKeyPackage(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := encodeKeyPackage(&v.KeyPackage)
+		again, err := v.KeyPackage.MarshalBinary()
 		if err != nil || string(again) != string(b) {
 			t.Fatalf("re-encoding differs (%v)", err)
 		}

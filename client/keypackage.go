@@ -120,34 +120,11 @@ func newKeyPackage(rand io.Reader, now time.Time, sigPriv []byte, inbox identity
 	if err != nil {
 		return nil, fmt.Errorf("build key package: %w", err)
 	}
-	enc, err := encodeKeyPackage(&b.KeyPackage)
-	if err != nil {
-		return nil, err
-	}
-	return &KeyPackageBundle{KeyPackageBundle: *b, Encoded: enc}, nil
-}
-
-// encodeKeyPackage returns the TLS encoding of kp. mls exports no
-// KeyPackage codec of its own, so this encodes kp as an MLSMessage and
-// drops the 4-byte version and wire-format header.
-func encodeKeyPackage(kp *mls.KeyPackage) ([]byte, error) {
-	m := mls.MLSMessage{Version: mls.ProtocolVersionMLS10, WireFormat: mls.WireFormatKeyPackage, KeyPackage: kp}
-	b, err := m.Bytes()
+	enc, err := b.KeyPackage.MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("encode key package: %w", err)
 	}
-	return b[4:], nil
-}
-
-// decodeKeyPackage decodes the TLS encoding of a KeyPackage, with no
-// trailing bytes. The result is unverified.
-func decodeKeyPackage(b []byte) (*mls.KeyPackage, error) {
-	framed := append([]byte{0, 1, 0, byte(mls.WireFormatKeyPackage)}, b...)
-	m, err := mls.ParseMLSMessage(framed)
-	if err != nil {
-		return nil, err
-	}
-	return m.KeyPackage, nil
+	return &KeyPackageBundle{KeyPackageBundle: *b, Encoded: enc}, nil
 }
 
 // ErrInvalidKeyPackage is wrapped by [*KeyPackageError].
@@ -189,7 +166,7 @@ func verifyKeyPackage(b []byte, want identity.InstallationID, now time.Time) (*V
 	if len(b) == 0 {
 		return nil, fail("no key package")
 	}
-	kp, err := decodeKeyPackage(b)
+	kp, err := mls.ParseKeyPackage(b)
 	if err != nil {
 		return nil, fail("decode: %v", err)
 	}

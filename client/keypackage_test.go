@@ -93,7 +93,7 @@ func TestKeyPackageAsLibxmtp(t *testing.T) {
 	if v.InboxID != testInbox || !bytes.Equal(v.Installation[:], ln.SignatureKey) {
 		t.Errorf("verified = %s %s", v.InboxID, v.Installation)
 	}
-	again, err := encodeKeyPackage(&v.KeyPackage)
+	again, err := v.KeyPackage.MarshalBinary()
 	if err != nil || !bytes.Equal(again, b.Encoded) {
 		t.Errorf("re-encoding differs: %v", err)
 	}

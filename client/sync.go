@@ -267,7 +267,7 @@ func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]stora
 func (c *Client) applyCommit(st *groupState, pm *mls.ProcessedMessage, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
 	id := v1.GetId()
 	sc := pm.Commit
-	committer, inst, err := c.committer(st, pm)
+	committer, inst, err := c.committer(pm)
 	if err != nil {
 		return nil, false, &MessageError{Cursor: id, Reason: "commit rejected", Err: err}
 	}
@@ -295,17 +295,13 @@ func (c *Client) applyCommit(st *groupState, pm *mls.ProcessedMessage, v1 *mlsap
 
 // committer returns the inbox and installation of a commit's sender, a
 // member of the current epoch (xmtp-groups.md §4 step 6).
-func (c *Client) committer(st *groupState, pm *mls.ProcessedMessage) (identity.InboxID, []byte, error) {
+func (c *Client) committer(pm *mls.ProcessedMessage) (identity.InboxID, []byte, error) {
 	if pm.Sender.Type != mls.SenderTypeMember {
 		return "", nil, fmt.Errorf("actor not member (sender type %d)", pm.Sender.Type)
 	}
 	leaf := pm.SenderLeaf
 	if leaf == nil {
-		mem, ok := st.mls.Member(pm.Sender.LeafIndex)
-		if !ok {
-			return "", nil, fmt.Errorf("committer leaf %d is blank", pm.Sender.LeafIndex)
-		}
-		leaf = &mem.LeafNode
+		return "", nil, fmt.Errorf("committer leaf %d unknown", pm.Sender.LeafIndex)
 	}
 	inbox, err := inboxOfLeaf(leaf)
 	if err != nil {
@@ -410,12 +406,9 @@ func (c *Client) applicationMessage(st *groupState, pm *mls.ProcessedMessage, v1
 		Cursor: v1.GetId(), InsertedNs: c.nowNs()}
 	t := ec.GetType()
 	m.AuthorityID, m.TypeID, m.VersionMajor, m.VersionMinor = t.GetAuthorityId(), t.GetTypeId(), t.GetVersionMajor(), t.GetVersionMinor()
+	// SenderLeaf is the sender's leaf in the message's own epoch; the
+	// current tree may have given that index to someone else since.
 	leaf := pm.SenderLeaf
-	if leaf == nil && pm.Sender.Type == mls.SenderTypeMember {
-		if mem, ok := st.mls.Member(pm.Sender.LeafIndex); ok {
-			leaf = &mem.LeafNode
-		}
-	}
 	if leaf == nil {
 		return nil, errors.New("sender leaf unknown")
 	}

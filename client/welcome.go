@@ -121,7 +121,7 @@ func (c *Client) joinWelcome(ctx context.Context, w *mlsapi.WelcomeMessage) (*Gr
 	if err != nil || msg.WireFormat != mls.WireFormatWelcome {
 		return nil, bad("not an MLS Welcome message")
 	}
-	ownKP, err := decodeKeyPackage(kp.KeyPackage)
+	ownKP, err := mls.ParseKeyPackage(kp.KeyPackage)
 	if err != nil {
 		return nil, fmt.Errorf("%w: stored key package: %w", ErrInternal, err)
 	}

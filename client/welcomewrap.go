@@ -48,23 +48,32 @@ func wrapWelcome(rand io.Reader, initKey, welcomeMsg []byte, md *mlsapi.WelcomeM
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode welcome metadata: %w", err)
 	}
-	enc, ctx, err := hpkeSetupSender(rand, initKey, welcomeHPKEInfo)
+	enc, sealer, err := Suite.HPKESetupSender(rand, initKey, welcomeHPKEInfo)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("wrap welcome: %w", err)
 	}
-	ct := ctx.seal(nil, welcomeMsg)
+	ct, err := sealer.Seal(nil, welcomeMsg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal welcome: %w", err)
+	}
+	mdCT, err := sealer.Seal(nil, mdBytes)
+	if err != nil {
+		return nil, nil, fmt.Errorf("seal welcome metadata: %w", err)
+	}
 	var w mls.Writer
 	w.Opaque(enc)
 	w.Opaque(ct)
 	if err := w.Err(); err != nil {
 		return nil, nil, fmt.Errorf("encode hpke ciphertext: %w", err)
 	}
-	return w.Bytes(), ctx.seal(nil, mdBytes), nil
+	return w.Bytes(), mdCT, nil
 }
 
 // unwrapWelcome opens a Curve25519-wrapped welcome with the init private
 // key of the key package it was wrapped to: the MLSMessage bytes, and the
-// WelcomeMetadata (empty when the sender sent none).
+// WelcomeMetadata (empty when the sender sent none). One receiver context
+// opens both, in the order they were sealed. A payload that does not
+// decrypt gives a *mls.ValidationError.
 func unwrapWelcome(initPriv, data, metadata []byte) ([]byte, *mlsapi.WelcomeMetadata, error) {
 	r := mls.NewReader(data)
 	enc := r.Opaque()
@@ -72,11 +81,11 @@ func unwrapWelcome(initPriv, data, metadata []byte) ([]byte, *mlsapi.WelcomeMeta
 	if err := r.Finish(); err != nil {
 		return nil, nil, fmt.Errorf("hpke ciphertext: %w", err)
 	}
-	ctx, err := hpkeSetupReceiver(initPriv, enc, welcomeHPKEInfo)
+	opener, err := Suite.HPKESetupReceiver(initPriv, enc, welcomeHPKEInfo)
 	if err != nil {
 		return nil, nil, err
 	}
-	welcome, err := ctx.open(nil, ct)
+	welcome, err := opener.Open(nil, ct)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -84,7 +93,7 @@ func unwrapWelcome(initPriv, data, metadata []byte) ([]byte, *mlsapi.WelcomeMeta
 	if len(metadata) == 0 {
 		return welcome, md, nil
 	}
-	mdBytes, err := ctx.open(nil, metadata)
+	mdBytes, err := opener.Open(nil, metadata)
 	if err != nil {
 		return nil, nil, fmt.Errorf("welcome metadata: %w", err)
 	}

@@ -16,36 +16,6 @@ func TestWelcomeHPKEInfo(t *testing.T) {
 	}
 }
 
-// TestHPKEMatchesMLS checks the two-seal HPKE context against mls's
-// single-shot EncryptWithLabel / DecryptWithLabel (RFC 9420 §5.1.3), which
-// use the same info for label "MLS_WELCOME" and empty context.
-func TestHPKEMatchesMLS(t *testing.T) {
-	priv, pub, err := Suite.GenerateHPKEKeyPair(testRand(5))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pt := []byte("a welcome")
-	enc, ct, err := Suite.EncryptWithLabel(testRand(6), pub, "MLS_WELCOME", nil, pt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, err := hpkeSetupReceiver(priv, enc, welcomeHPKEInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, err := ctx.open(nil, ct); err != nil || !bytes.Equal(got, pt) {
-		t.Fatalf("open mls ciphertext = %q, %v", got, err)
-	}
-	enc2, sctx, err := hpkeSetupSender(testRand(7), pub, welcomeHPKEInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ct2 := sctx.seal(nil, pt)
-	if got, err := Suite.DecryptWithLabel(priv, "MLS_WELCOME", nil, enc2, ct2); err != nil || !bytes.Equal(got, pt) {
-		t.Fatalf("mls decrypt of ours = %q, %v", got, err)
-	}
-}
-
 func TestWrapWelcomeRoundTrip(t *testing.T) {
 	priv, pub, err := Suite.GenerateHPKEKeyPair(testRand(8))
 	if err != nil {
