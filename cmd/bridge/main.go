@@ -3,6 +3,8 @@
 //	bridge [-config FILE]        the main job: today it runs the embedded XMTP node
 //	                             from the config until SIGINT/SIGTERM
 //	bridge node [flags]          the XMTP node alone, for operators
+//	bridge client [flags]        a Go XMTP client driven by JSON commands on stdin,
+//	                             in the protocol of shared/interop/libxmtp-peer.mjs
 //	bridge mls-selfcheck [flags] an in-process MLS group on suite 3, as a smoke check
 //	bridge version
 //
@@ -38,9 +40,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return runSelfCheck(args[1:], stdout, stderr)
 		case "node":
 			return runNode(context.Background(), args[1:], stderr, nil)
+		case "client":
+			return runClient(context.Background(), args[1:], os.Stdin, stdout, stderr)
 		default:
 			if args[0] != "" && args[0][0] != '-' {
-				fmt.Fprintf(stderr, "bridge: unknown command %q (commands: node, mls-selfcheck, version)\n", args[0])
+				fmt.Fprintf(stderr, "bridge: unknown command %q (commands: node, client, mls-selfcheck, version)\n", args[0])
 				return 2
 			}
 		}
