@@ -39,7 +39,14 @@ var layers = map[string]layer{
 	"groupsync/matrix": {ours: []string{"groupsync"}, thirdParty: []string{"maunium.net/go/mautrix", "github.com/rs/zerolog"}},
 	"groupsync/slack":  {ours: []string{"groupsync"}, thirdParty: []string{"github.com/slack-go/slack"}},
 	"cmd":              {ours: []string{""}, thirdParty: []string{""}},
+	// Test support (driving the libxmtp peer): standard library only, and
+	// imported only from _test.go files (see testOnly).
+	"internal/interoptest": {thirdParty: nil},
 }
+
+// testOnly lists this module's packages that only _test.go files may
+// import: no other package's non-test code may import them.
+var testOnly = []string{"internal/interoptest"}
 
 func hasPrefix(path, prefix string) bool {
 	return prefix == "" || path == prefix || strings.HasPrefix(path, prefix+"/")
@@ -118,6 +125,11 @@ func checkImport(name string, l layer, imp string) string {
 	switch {
 	case hasPrefix(imp, module):
 		target := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+		for _, o := range testOnly {
+			if hasPrefix(target, o) && !hasPrefix(name, o) {
+				return "test support; import it only from _test.go files"
+			}
+		}
 		if tname, _, _ := layerOf(target); tname == name && name != "cmd" {
 			return "" // within the same layer (its own subtree, internal packages)
 		}
@@ -159,6 +171,11 @@ func TestLayerRules(t *testing.T) {
 		{"client", "mlsbridge/node"},
 		{"node", "mlsbridge/client"},
 		{"commands", "mlsbridge/client"},
+		{"cmd/bridge", "mlsbridge/internal/interoptest"},
+		{"node", "mlsbridge/internal/interoptest"},
+		{"client", "mlsbridge/internal/interoptest"},
+		{"internal/interoptest", "mlsbridge/node"},
+		{"internal/interoptest", "google.golang.org/grpc"},
 	}
 	for _, c := range refused {
 		name, l, _ := layerOf(c.pkg)
@@ -172,6 +189,7 @@ func TestLayerRules(t *testing.T) {
 		{"client", "mlsbridge/mls"},
 		{"groupsync/matrix", "mlsbridge/groupsync"},
 		{"cmd/bridge", "mlsbridge/node"},
+		{"internal/interoptest", "os/exec"},
 	}
 	for _, c := range allowed {
 		name, l, _ := layerOf(c.pkg)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mlsbridge/identity"
+	"mlsbridge/internal/interoptest"
 	"mlsbridge/policy"
 	"mlsbridge/wire/content"
 )
@@ -19,10 +20,10 @@ func inboxOf(res map[string]any) identity.InboxID { return identity.InboxID(res[
 
 // peerMemberInstallations returns, per inbox, the installations libxmtp
 // lists for a group.
-func peerMemberInstallations(t *testing.T, p *peer, client, group string) map[identity.InboxID][]string {
+func peerMemberInstallations(t *testing.T, p *interoptest.Peer, client, group string) map[identity.InboxID][]string {
 	t.Helper()
-	p.call(t, map[string]any{"op": "syncGroup", "client": client, "group": group})
-	res := p.call(t, map[string]any{"op": "members", "client": client, "group": group})
+	p.Call(t, map[string]any{"op": "syncGroup", "client": client, "group": group})
+	res := p.Call(t, map[string]any{"op": "members", "client": client, "group": group})
 	out := map[identity.InboxID][]string{}
 	for _, m := range res["members"].([]any) {
 		mm := m.(map[string]any)
@@ -36,14 +37,14 @@ func peerMemberInstallations(t *testing.T, p *peer, client, group string) map[id
 	return out
 }
 
-func peerGroupInfo(t *testing.T, p *peer, client, group string) map[string]any {
+func peerGroupInfo(t *testing.T, p *interoptest.Peer, client, group string) map[string]any {
 	t.Helper()
-	return p.call(t, map[string]any{"op": "groupInfo", "client": client, "group": group, "sync": true})
+	return p.Call(t, map[string]any{"op": "groupInfo", "client": client, "group": group, "sync": true})
 }
 
-func waitPeerText(t *testing.T, p *peer, client, group, text string) map[string]any {
+func waitPeerText(t *testing.T, p *interoptest.Peer, client, group, text string) map[string]any {
 	t.Helper()
-	res := p.call(t, map[string]any{"op": "waitMessage", "client": client, "group": group, "text": text, "timeoutMs": 30000})
+	res := p.Call(t, map[string]any{"op": "waitMessage", "client": client, "group": group, "text": text, "timeoutMs": 30000})
 	return res["message"].(map[string]any)
 }
 
@@ -78,7 +79,7 @@ func interopGoRemovesLibxmtp(t *testing.T, env *interopEnv) {
 		t.Fatal(err)
 	}
 	waitPeerText(t, p, "rm-dan", gid, "after")
-	p.call(t, map[string]any{"op": "send", "client": "rm-dan", "group": gid, "text": "dan answers"})
+	p.Call(t, map[string]any{"op": "send", "client": "rm-dan", "group": gid, "text": "dan answers"})
 	if err := g.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -96,10 +97,10 @@ func interopLibxmtpRemovesGo(t *testing.T, env *interopEnv) {
 	alice := env.libxmtp(t, "rg-alice", "")
 	bob, _, _ := newTestClient(t, env.node.addr, "rg-bob")
 	carol, _, _ := newTestClient(t, env.node.addr, "rg-carol")
-	gid := p.call(t, map[string]any{"op": "newGroup", "client": "rg-alice", "members": []string{string(bob.InboxID()), string(carol.InboxID())},
+	gid := p.Call(t, map[string]any{"op": "newGroup", "client": "rg-alice", "members": []string{string(bob.InboxID()), string(carol.InboxID())},
 		"name": "libxmtp removes"})["group"].(string)
 	bg, cg := joinOne(t, bob), joinOne(t, carol)
-	p.call(t, map[string]any{"op": "removeMembers", "client": "rg-alice", "group": gid, "members": []string{string(bob.InboxID())}})
+	p.Call(t, map[string]any{"op": "removeMembers", "client": "rg-alice", "group": gid, "members": []string{string(bob.InboxID())}})
 	if err := bg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func interopLibxmtpRemovesGo(t *testing.T, env *interopEnv) {
 	if ms, _ := cg.Members(ctx); len(ms) != 2 {
 		t.Fatalf("carol sees %d members, want 2", len(ms))
 	}
-	p.call(t, map[string]any{"op": "addMembers", "client": "rg-alice", "group": gid, "members": []string{string(bob.InboxID())}})
+	p.Call(t, map[string]any{"op": "addMembers", "client": "rg-alice", "group": gid, "members": []string{string(bob.InboxID())}})
 	back, err := bob.SyncWelcomes(ctx)
 	if err != nil || len(back) != 1 || back[0].ID().String() != gid {
 		t.Fatalf("re-add: %v %v", back, err)
@@ -160,7 +161,7 @@ func interopGoUpdatesInstallations(t *testing.T, env *interopEnv) {
 		t.Fatalf("libxmtp lists carol's installations %v, want 2", got)
 	}
 
-	p.call(t, map[string]any{"op": "revokeInstallations", "client": "ui-carol", "installationIds": []string{carol2["installationId"].(string)}})
+	p.Call(t, map[string]any{"op": "revokeInstallations", "client": "ui-carol", "installationIds": []string{carol2["installationId"].(string)}})
 	clk.advance(6 * time.Second)
 	if _, err := g.SendText(ctx, "after revocation"); err != nil {
 		t.Fatal(err)
@@ -173,7 +174,7 @@ func interopGoUpdatesInstallations(t *testing.T, env *interopEnv) {
 	if m := findMember(ms, inboxOf(carol)); m == nil || len(m.Installations) != 1 {
 		t.Fatalf("go lists carol as %+v", m)
 	}
-	p.call(t, map[string]any{"op": "send", "client": "ui-carol", "group": gid, "text": "carol after"})
+	p.Call(t, map[string]any{"op": "send", "client": "ui-carol", "group": gid, "text": "carol after"})
 	if err := g.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -192,15 +193,15 @@ func interopLibxmtpUpdatesInstallations(t *testing.T, env *interopEnv) {
 	env.libxmtp(t, "li-alice", "")
 	frank, gina := env.libxmtp(t, "li-frank", ""), env.libxmtp(t, "li-gina", "")
 	bob, bw, _ := newTestClient(t, env.node.addr, "li-bob")
-	gid := p.call(t, map[string]any{"op": "newGroup", "client": "li-alice", "members": []string{string(bob.InboxID())}, "name": "li"})["group"].(string)
+	gid := p.Call(t, map[string]any{"op": "newGroup", "client": "li-alice", "members": []string{string(bob.InboxID())}, "name": "li"})["group"].(string)
 	bg := joinOne(t, bob)
 	bob2 := openTestClient(t, env.node.addr, bw, t.TempDir()+"/li-bob2.db3", "li-bob2")
 	if err := bob2.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p.call(t, map[string]any{"op": "addMembers", "client": "li-alice", "group": gid, "members": []string{string(inboxOf(frank))}})
+	p.Call(t, map[string]any{"op": "addMembers", "client": "li-alice", "group": gid, "members": []string{string(inboxOf(frank))}})
 	b2g := joinOne(t, bob2)
-	p.call(t, map[string]any{"op": "send", "client": "li-alice", "group": gid, "text": "hello both bobs"})
+	p.Call(t, map[string]any{"op": "send", "client": "li-alice", "group": gid, "text": "hello both bobs"})
 	for _, g := range []*Group{bg, b2g} {
 		if err := g.Sync(ctx); err != nil {
 			t.Fatal(err)
@@ -212,7 +213,7 @@ func interopLibxmtpUpdatesInstallations(t *testing.T, env *interopEnv) {
 	if _, err := bob.RevokeInstallations(ctx, []identity.InstallationID{bob2.InstallationID()}); err != nil {
 		t.Fatal(err)
 	}
-	p.call(t, map[string]any{"op": "addMembers", "client": "li-alice", "group": gid, "members": []string{string(inboxOf(gina))}})
+	p.Call(t, map[string]any{"op": "addMembers", "client": "li-alice", "group": gid, "members": []string{string(inboxOf(gina))}})
 	if got := peerMemberInstallations(t, p, "li-alice", gid)[bob.InboxID()]; len(got) != 1 {
 		t.Fatalf("libxmtp kept bob's revoked installation: %v", got)
 	}
@@ -222,7 +223,7 @@ func interopLibxmtpUpdatesInstallations(t *testing.T, env *interopEnv) {
 	if info, _ := b2g.Info(ctx); info.Active {
 		t.Fatal("revoked go installation still active")
 	}
-	p.call(t, map[string]any{"op": "send", "client": "li-alice", "group": gid, "text": "only bob one"})
+	p.Call(t, map[string]any{"op": "send", "client": "li-alice", "group": gid, "text": "only bob one"})
 	if err := bg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -243,9 +244,9 @@ func interopMembersAndMetadata(t *testing.T, env *interopEnv) {
 	p := env.peer
 	alice := env.libxmtp(t, "mm-alice", "")
 	bob, _, _ := newTestClient(t, env.node.addr, "mm-bob")
-	gid := p.call(t, map[string]any{"op": "newGroup", "client": "mm-alice", "members": []string{string(bob.InboxID())}, "name": "meta",
+	gid := p.Call(t, map[string]any{"op": "newGroup", "client": "mm-alice", "members": []string{string(bob.InboxID())}, "name": "meta",
 		"description": "described", "imageUrl": "https://example.com/i.png", "appData": "app-data", "permissions": "adminOnly"})["group"].(string)
-	p.call(t, map[string]any{"op": "addAdmin", "client": "mm-alice", "group": gid, "inbox": string(bob.InboxID())})
+	p.Call(t, map[string]any{"op": "addAdmin", "client": "mm-alice", "group": gid, "inbox": string(bob.InboxID())})
 	bg := joinOne(t, bob)
 	if err := bg.Sync(ctx); err != nil {
 		t.Fatal(err)
@@ -280,8 +281,8 @@ func interopMembersAndMetadata(t *testing.T, env *interopEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.call(t, map[string]any{"op": "sync", "client": "mm-alice"})
-	res := p.call(t, map[string]any{"op": "members", "client": "mm-alice", "group": g.ID().String()})
+	p.Call(t, map[string]any{"op": "sync", "client": "mm-alice"})
+	res := p.Call(t, map[string]any{"op": "members", "client": "mm-alice", "group": g.ID().String()})
 	levels := map[string]string{}
 	for _, m := range res["members"].([]any) {
 		mm := m.(map[string]any)
@@ -294,7 +295,7 @@ func interopMembersAndMetadata(t *testing.T, env *interopEnv) {
 	if gi["appData"] != "x" || gi["addedBy"] != string(bob.InboxID()) {
 		t.Fatalf("libxmtp group info %v", gi)
 	}
-	if perm := p.call(t, map[string]any{"op": "permissions", "client": "mm-alice", "group": g.ID().String()}); perm["policyType"] != "default" {
+	if perm := p.Call(t, map[string]any{"op": "permissions", "client": "mm-alice", "group": g.ID().String()}); perm["policyType"] != "default" {
 		t.Fatalf("libxmtp reads go's permissions as %v", perm)
 	}
 }
@@ -313,8 +314,8 @@ func interopGoCreatesDM(t *testing.T, env *interopEnv) {
 	if _, err := dm.SendText(ctx, "dm from go"); err != nil {
 		t.Fatal(err)
 	}
-	p.call(t, map[string]any{"op": "sync", "client": "dm-carol"})
-	found := p.call(t, map[string]any{"op": "dm", "client": "dm-carol", "inbox": string(dave.InboxID())})
+	p.Call(t, map[string]any{"op": "sync", "client": "dm-carol"})
+	found := p.Call(t, map[string]any{"op": "dm", "client": "dm-carol", "inbox": string(dave.InboxID())})
 	if found["created"] != false || found["group"] != dm.ID().String() {
 		t.Fatalf("libxmtp's dm with go = %v, want %s", found, dm.ID())
 	}
@@ -322,7 +323,7 @@ func interopGoCreatesDM(t *testing.T, env *interopEnv) {
 		t.Fatalf("libxmtp sees %v", info)
 	}
 	waitPeerText(t, p, "dm-carol", dm.ID().String(), "dm from go")
-	p.call(t, map[string]any{"op": "send", "client": "dm-carol", "group": dm.ID().String(), "text": "dm from libxmtp"})
+	p.Call(t, map[string]any{"op": "send", "client": "dm-carol", "group": dm.ID().String(), "text": "dm from libxmtp"})
 	if err := dm.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -338,8 +339,8 @@ func interopLibxmtpCreatesDM(t *testing.T, env *interopEnv) {
 	p := env.peer
 	alice := env.libxmtp(t, "dl-alice", "")
 	bob, _, _ := newTestClient(t, env.node.addr, "dl-bob")
-	gid := p.call(t, map[string]any{"op": "dm", "client": "dl-alice", "inbox": string(bob.InboxID())})["group"].(string)
-	p.call(t, map[string]any{"op": "send", "client": "dl-alice", "group": gid, "text": "dm from libxmtp"})
+	gid := p.Call(t, map[string]any{"op": "dm", "client": "dl-alice", "inbox": string(bob.InboxID())})["group"].(string)
+	p.Call(t, map[string]any{"op": "send", "client": "dl-alice", "group": gid, "text": "dm from libxmtp"})
 	if _, err := bob.SyncAllWelcomesAndGroups(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -374,18 +375,18 @@ func interopDuplicateDMs(t *testing.T, env *interopEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	libDM := p.call(t, map[string]any{"op": "dm", "client": "dd-gina", "inbox": string(erin.InboxID())})
+	libDM := p.Call(t, map[string]any{"op": "dm", "client": "dd-gina", "inbox": string(erin.InboxID())})
 	if libDM["created"] != true || libDM["group"] == goDM.ID().String() {
 		t.Fatalf("libxmtp's dm = %v", libDM)
 	}
 	if _, err := goDM.SendText(ctx, "in go's dm"); err != nil {
 		t.Fatal(err)
 	}
-	p.call(t, map[string]any{"op": "send", "client": "dd-gina", "group": libDM["group"], "text": "in libxmtp's dm"})
+	p.Call(t, map[string]any{"op": "send", "client": "dd-gina", "group": libDM["group"], "text": "in libxmtp's dm"})
 	if _, err := erin.SyncAllWelcomesAndGroups(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	p.call(t, map[string]any{"op": "syncAll", "client": "dd-gina"})
+	p.Call(t, map[string]any{"op": "syncAll", "client": "dd-gina"})
 	dm, err := erin.FindDM(ctx, inboxOf(gina))
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +423,7 @@ func interopSyncAllWithConsent(t *testing.T, env *interopEnv) {
 	bob, _, _ := newTestClient(t, env.node.addr, "sa-bob")
 	var gids []string
 	for i := range 2 {
-		gids = append(gids, p.call(t, map[string]any{"op": "newGroup", "client": "sa-alice", "members": []string{string(bob.InboxID())},
+		gids = append(gids, p.Call(t, map[string]any{"op": "newGroup", "client": "sa-alice", "members": []string{string(bob.InboxID())},
 			"name": fmt.Sprintf("consent %d", i)})["group"].(string))
 	}
 	sum, err := bob.SyncAllWelcomesAndGroups(ctx, nil)
@@ -434,7 +435,7 @@ func interopSyncAllWithConsent(t *testing.T, env *interopEnv) {
 		t.Fatal(err)
 	}
 	for _, gid := range gids {
-		p.call(t, map[string]any{"op": "send", "client": "sa-alice", "group": gid, "text": "news"})
+		p.Call(t, map[string]any{"op": "send", "client": "sa-alice", "group": gid, "text": "news"})
 	}
 	if sum, err := bob.SyncAllWelcomesAndGroups(ctx, nil); err != nil || sum.NumEligible != 1 || sum.NumSynced != 1 {
 		t.Fatalf("SyncAll (default consent) = %+v %v", sum, err)
@@ -495,7 +496,7 @@ func interopIntents(t *testing.T, env *interopEnv) {
 		t.Fatalf("libxmtp got %v, want id %s", m, id)
 	}
 	// libxmtp joined at the adding commit: its group is in Go's epoch.
-	p.call(t, map[string]any{"op": "send", "client": "in-carol", "group": g.ID().String(), "text": "carol joined"})
+	p.Call(t, map[string]any{"op": "send", "client": "in-carol", "group": g.ID().String(), "text": "carol joined"})
 	if err := g.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +523,7 @@ func interopStreams(t *testing.T, env *interopEnv) {
 		t.Fatal(err)
 	}
 	defer all.Close()
-	gid := p.call(t, map[string]any{"op": "newGroup", "client": "st-alice", "members": []string{string(bob.InboxID())}, "name": "streams"})["group"].(string)
+	gid := p.Call(t, map[string]any{"op": "newGroup", "client": "st-alice", "members": []string{string(bob.InboxID())}, "name": "streams"})["group"].(string)
 	if got := nextN(t, convs, 1, 30*time.Second)[0]; got.ID().String() != gid {
 		t.Fatalf("streamed conversation %s, want %s", got.ID(), gid)
 	}
@@ -535,11 +536,11 @@ func interopStreams(t *testing.T, env *interopEnv) {
 		t.Fatal(err)
 	}
 	defer gs.Close()
-	p.call(t, map[string]any{"op": "stream", "client": "st-alice", "group": gid})
+	p.Call(t, map[string]any{"op": "stream", "client": "st-alice", "group": gid})
 	if _, err := bg.SendText(ctx, "go to libxmtp's stream"); err != nil {
 		t.Fatal(err)
 	}
-	if res := p.call(t, map[string]any{"op": "waitMessage", "client": "st-alice", "group": gid, "text": "go to libxmtp's stream",
+	if res := p.Call(t, map[string]any{"op": "waitMessage", "client": "st-alice", "group": gid, "text": "go to libxmtp's stream",
 		"viaStream": true, "timeoutMs": 30000}); res["via"] != "stream" {
 		t.Fatalf("libxmtp got it via %v", res["via"])
 	}
@@ -547,7 +548,7 @@ func interopStreams(t *testing.T, env *interopEnv) {
 	send := func(from, to int) {
 		for i := from; i < to; i++ {
 			text := fmt.Sprintf("l%d", i)
-			p.call(t, map[string]any{"op": "send", "client": "st-alice", "group": gid, "text": text})
+			p.Call(t, map[string]any{"op": "send", "client": "st-alice", "group": gid, "text": text})
 			want = append(want, text)
 		}
 	}

@@ -1,236 +1,23 @@
 package client
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"mlsbridge/identity"
+	"mlsbridge/internal/interoptest"
 )
 
 // The interop tests drive the official libxmtp client (npm
 // @xmtp/node-bindings 1.9.1, through ../shared/interop's libxmtp-peer.mjs)
-// against the real node, with our client on the other side. They need
-// node (≥ 20.19) and npm on PATH. The install helper mirrors
-// node/interop_test.go's (same cache layout, so both share one npm
-// install); test files of another package cannot be imported.
-
-func interopSource(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("MLSBRIDGE_INTEROP_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "interop")
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(abs, "libxmtp-peer.mjs")); err != nil {
-		t.Fatalf("interop folder %s has no libxmtp-peer.mjs (set MLSBRIDGE_INTEROP_DIR): %v", abs, err)
-	}
-	return abs
-}
-
-var interopInstall struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// interopDir copies the interop scripts to a temp dir whose node_modules
-// links to a cached `npm ci` install keyed by the lock file's hash (under
-// $MLSBRIDGE_INTEROP_CACHE, default ~/.cache/mlsbridge). Nothing is
-// installed inside shared/.
-func interopDir(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("libxmtp interop test skipped in -short mode")
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("the libxmtp interop tests need %s (Node.js ≥ 20.19 with npm) on PATH: %v", tool, err)
-		}
-	}
-	src := interopSource(t)
-	interopInstall.once.Do(func() { interopInstall.dir, interopInstall.err = installInterop(src) })
-	if interopInstall.err != nil {
-		t.Fatalf("install the interop packages: %v", interopInstall.err)
-	}
-	dir := t.TempDir()
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || e.Name() == "node_modules" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Symlink(filepath.Join(interopInstall.dir, "node_modules"), filepath.Join(dir, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func installInterop(src string) (string, error) {
-	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
-	if err != nil {
-		return "", err
-	}
-	pkg, err := os.ReadFile(filepath.Join(src, "package.json"))
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(append(append([]byte{}, lock...), pkg...))
-	cache := os.Getenv("MLSBRIDGE_INTEROP_CACHE")
-	if cache == "" {
-		base, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no cache folder (set MLSBRIDGE_INTEROP_CACHE): %w", err)
-		}
-		cache = filepath.Join(base, "mlsbridge")
-	}
-	final := filepath.Join(cache, "interop-"+hex.EncodeToString(sum[:8]))
-	const marker = ".mlsbridge-complete"
-	if _, err := os.Stat(filepath.Join(final, marker)); err == nil {
-		return final, nil
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(cache, "interop-installing-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	for name, b := range map[string][]byte{"package.json": pkg, "package-lock.json": lock} {
-		if err := os.WriteFile(filepath.Join(tmp, name), b, 0o644); err != nil {
-			return "", err
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = tmp
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm ci in %s: %w\n%s", tmp, err, out)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, marker), nil, 0o644); err != nil {
-		return "", err
-	}
-	_ = os.RemoveAll(final)
-	if err := os.Rename(tmp, final); err != nil {
-		if _, serr := os.Stat(filepath.Join(final, marker)); serr == nil {
-			return final, nil
-		}
-		return "", err
-	}
-	return final, nil
-}
-
-// peer drives one libxmtp-peer.mjs process over stdin/stdout.
-type peer struct {
-	in  io.WriteCloser
-	out *bufio.Reader
-	mu  sync.Mutex
-}
-
-func startPeer(t *testing.T, dir string) *peer {
-	t.Helper()
-	cmd := exec.Command("node", filepath.Join(dir, "libxmtp-peer.mjs"))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PEER_OP_TIMEOUT_MS=90000")
-	in, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outp, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &peer{in: in, out: bufio.NewReaderSize(outp, 1<<20)}
-	t.Cleanup(func() {
-		_ = p.in.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if stderr.Len() > 0 {
-			t.Logf("libxmtp-peer stderr:\n%s", stderr.String())
-		}
-	})
-	return p
-}
-
-// call sends one command and returns its result, failing the test when the
-// command fails.
-func (p *peer) call(t *testing.T, cmd map[string]any) map[string]any {
-	t.Helper()
-	res := p.try(t, cmd)
-	if ok, _ := res["ok"].(bool); !ok {
-		t.Fatalf("peer %v failed: %v", cmd["op"], res["error"])
-	}
-	return res
-}
-
-func (p *peer) try(t *testing.T, cmd map[string]any) map[string]any {
-	t.Helper()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	b, err := json.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.in.Write(append(b, '\n')); err != nil {
-		t.Fatalf("write to peer: %v", err)
-	}
-	for {
-		line, err := p.out.ReadBytes('\n')
-		if err != nil {
-			t.Fatalf("peer %v: read: %v", cmd["op"], err)
-		}
-		if !bytes.HasPrefix(line, []byte(`{"seq":`)) {
-			continue
-		}
-		var res map[string]any
-		if err := json.Unmarshal(line, &res); err != nil {
-			t.Fatalf("peer %v: %v in %q", cmd["op"], err, line)
-		}
-		return res
-	}
-}
+// against the real node, with our client on the other side; the peer is
+// installed and run by internal/interoptest. They need node (≥ 20.19) and
+// npm on PATH.
 
 // peerMessages returns the application messages libxmtp has in a group.
-func peerMessages(t *testing.T, p *peer, client, group string) []map[string]any {
+func peerMessages(t *testing.T, p *interoptest.Peer, client, group string) []map[string]any {
 	t.Helper()
-	res := p.call(t, map[string]any{"op": "messages", "client": client, "group": group})
+	res := p.Call(t, map[string]any{"op": "messages", "client": client, "group": group})
 	var out []map[string]any
 	for _, m := range res["messages"].([]any) {
 		out = append(out, m.(map[string]any))
@@ -242,7 +29,7 @@ func peerMessages(t *testing.T, p *peer, client, group string) []map[string]any 
 // one libxmtp-peer process (each subtest names its own libxmtp clients).
 type interopEnv struct {
 	node *testNode
-	peer *peer
+	peer *interoptest.Peer
 }
 
 func (e *interopEnv) host() string { return "http://" + e.node.addr }
@@ -256,16 +43,16 @@ func (e *interopEnv) libxmtp(t *testing.T, name, key string) map[string]any {
 	if key != "" {
 		cmd["key"] = key
 	}
-	return e.peer.call(t, cmd)
+	return e.peer.Call(t, cmd)
 }
 
 // TestInterop runs every libxmtp interop scenario against one node and one
 // libxmtp process (starting either costs time; the scenarios use distinct
 // clients, so they do not interfere).
 func TestInterop(t *testing.T) {
-	dir := interopDir(t)
+	dir := interoptest.Dir(t)
 	env := &interopEnv{node: startTestNode(t)}
-	env.peer = startPeer(t, dir)
+	env.peer = interoptest.StartPeer(t, dir)
 	for _, tc := range []struct {
 		name string
 		run  func(*testing.T, *interopEnv)
@@ -297,9 +84,9 @@ func interopLibxmtpCreatesGoJoins(t *testing.T, env *interopEnv) {
 	alice := env.libxmtp(t, "alice", "")
 	bob, _, _ := newTestClient(t, env.node.addr, "bob")
 
-	g := p.call(t, map[string]any{"op": "newGroup", "client": "alice", "members": []string{string(bob.InboxID())}, "name": "from libxmtp"})
+	g := p.Call(t, map[string]any{"op": "newGroup", "client": "alice", "members": []string{string(bob.InboxID())}, "name": "from libxmtp"})
 	gid := g["group"].(string)
-	sent := p.call(t, map[string]any{"op": "send", "client": "alice", "group": gid, "text": "hello go"})
+	sent := p.Call(t, map[string]any{"op": "send", "client": "alice", "group": gid, "text": "hello go"})
 
 	joined, err := bob.SyncWelcomes(ctx)
 	if err != nil {
@@ -338,7 +125,7 @@ func interopLibxmtpCreatesGoJoins(t *testing.T, env *interopEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := p.call(t, map[string]any{"op": "waitMessage", "client": "alice", "group": gid, "text": "hello libxmtp", "timeoutMs": 30000})
+	got := p.Call(t, map[string]any{"op": "waitMessage", "client": "alice", "group": gid, "text": "hello libxmtp", "timeoutMs": 30000})
 	m := got["message"].(map[string]any)
 	if m["sender"] != string(bob.InboxID()) || m["id"] != id.String() {
 		t.Errorf("libxmtp got %v; want sender %s id %s", m, bob.InboxID(), id)
@@ -346,7 +133,7 @@ func interopLibxmtpCreatesGoJoins(t *testing.T, env *interopEnv) {
 
 	// Bob rotated his key package after the welcome; libxmtp adds him to a
 	// second group with the new one.
-	g2 := p.call(t, map[string]any{"op": "newGroup", "client": "alice", "members": []string{string(bob.InboxID())}, "name": "second"})
+	g2 := p.Call(t, map[string]any{"op": "newGroup", "client": "alice", "members": []string{string(bob.InboxID())}, "name": "second"})
 	joined2, err := bob.SyncWelcomes(ctx)
 	if err != nil || len(joined2) != 1 || joined2[0].ID().String() != g2["group"] {
 		t.Fatalf("second welcome: %v %v", joined2, err)
@@ -355,8 +142,8 @@ func interopLibxmtpCreatesGoJoins(t *testing.T, env *interopEnv) {
 	// libxmtp commits (adds frank): Go processes the commit and reads the
 	// next epoch's message.
 	frank := env.libxmtp(t, "frank", "")
-	p.call(t, map[string]any{"op": "addMembers", "client": "alice", "group": gid, "members": []string{frank["inboxId"].(string)}})
-	p.call(t, map[string]any{"op": "send", "client": "alice", "group": gid, "text": "frank is here"})
+	p.Call(t, map[string]any{"op": "addMembers", "client": "alice", "group": gid, "members": []string{frank["inboxId"].(string)}})
+	p.Call(t, map[string]any{"op": "send", "client": "alice", "group": gid, "text": "frank is here"})
 	if err := bg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -373,13 +160,13 @@ func interopLibxmtpCreatesGoJoins(t *testing.T, env *interopEnv) {
 		t.Fatal(err)
 	}
 	for _, who := range []string{"alice", "frank", "erin"} {
-		p.call(t, map[string]any{"op": "waitMessage", "client": who, "group": gid, "text": "erin is here", "timeoutMs": 30000})
+		p.Call(t, map[string]any{"op": "waitMessage", "client": who, "group": gid, "text": "erin is here", "timeoutMs": 30000})
 	}
-	members := p.call(t, map[string]any{"op": "members", "client": "alice", "group": gid})["members"].([]any)
+	members := p.Call(t, map[string]any{"op": "members", "client": "alice", "group": gid})["members"].([]any)
 	if len(members) != 4 {
 		t.Errorf("libxmtp sees %d members, want 4: %v", len(members), members)
 	}
-	p.call(t, map[string]any{"op": "send", "client": "erin", "group": gid, "text": "hi from erin"})
+	p.Call(t, map[string]any{"op": "send", "client": "erin", "group": gid, "text": "hi from erin"})
 	if err := bg.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -427,16 +214,16 @@ func interopGoCreatesLibxmtpJoins(t *testing.T, env *interopEnv) {
 		t.Fatal(err)
 	}
 	gid := g.ID().String()
-	got := p.call(t, map[string]any{"op": "waitMessage", "client": "carol", "group": gid, "text": "hello from go", "timeoutMs": 30000})
+	got := p.Call(t, map[string]any{"op": "waitMessage", "client": "carol", "group": gid, "text": "hello from go", "timeoutMs": 30000})
 	m := got["message"].(map[string]any)
 	if m["sender"] != string(dave.InboxID()) || m["id"] != id.String() {
 		t.Errorf("libxmtp got %v; want sender %s id %s", m, dave.InboxID(), id)
 	}
-	gi := p.call(t, map[string]any{"op": "groupInfo", "client": "carol", "group": gid})
+	gi := p.Call(t, map[string]any{"op": "groupInfo", "client": "carol", "group": gid})
 	if gi["name"] != "from go" || gi["description"] != "made in Go" || gi["creator"] != string(dave.InboxID()) {
 		t.Errorf("libxmtp group info = %v", gi)
 	}
-	sent := p.call(t, map[string]any{"op": "send", "client": "carol", "group": gid, "text": "hello from libxmtp"})
+	sent := p.Call(t, map[string]any{"op": "send", "client": "carol", "group": gid, "text": "hello from libxmtp"})
 	if err := g.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"mlsbridge/identity"
+	"mlsbridge/internal/interoptest"
 	"mlsbridge/wire/identityapi"
 )
 
@@ -20,7 +21,7 @@ func TestInteropIdentity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("libxmtp interop test skipped in -short mode")
 	}
-	dir := interopDir(t)
+	dir := interoptest.Dir(t)
 	tn := startTestNodeLevel(t, "", Config{}, slog.LevelInfo)
 	ctx := ctxT(t)
 
@@ -28,8 +29,8 @@ func TestInteropIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startPeer(t, dir)
-	created := p.call(t, map[string]any{"op": "create", "client": "alice", "db": t.TempDir() + "/a.db3",
+	p := interoptest.StartPeer(t, dir)
+	created := p.Call(t, map[string]any{"op": "create", "client": "alice", "db": t.TempDir() + "/a.db3",
 		"host": "http://" + tn.addr().String(), "key": "0x" + hex.EncodeToString(wallet.PrivateKey())})
 	if reg, _ := created["isRegistered"].(bool); reg {
 		t.Fatalf("create without register: isRegistered = true")
@@ -44,12 +45,12 @@ func TestInteropIdentity(t *testing.T) {
 		t.Fatalf("peer installation id %q: %v", installHex, err)
 	}
 
-	reg := p.call(t, map[string]any{"op": "register"})
+	reg := p.Call(t, map[string]any{"op": "register"})
 	peerText, _ := reg["signatureText"].(string)
 	if peerText == "" {
 		t.Fatalf("register returned no signatureText: %v", reg)
 	}
-	ids := p.call(t, map[string]any{"op": "inboxId"})
+	ids := p.Call(t, map[string]any{"op": "inboxId"})
 	inbox, _ := ids["inboxId"].(string)
 	if inbox != created["inboxId"] || inbox != reg["inboxId"] {
 		t.Fatalf("inbox ids differ: create %v, register %v, inboxId %v", created["inboxId"], reg["inboxId"], inbox)
@@ -156,7 +157,7 @@ func TestInteropIdentity(t *testing.T) {
 	}
 
 	// libxmtp's own view of the inbox agrees.
-	st := p.call(t, map[string]any{"op": "inboxState"})
+	st := p.Call(t, map[string]any{"op": "inboxState"})
 	if st["inboxId"] != inbox || st["recovery"] != addr {
 		t.Fatalf("libxmtp inbox state %v", st)
 	}

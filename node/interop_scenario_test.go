@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mlsbridge/internal/interoptest"
 	"mlsbridge/wire/mlsapi"
 )
 
@@ -21,7 +22,7 @@ func TestInteropGovernance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("libxmtp interop test skipped in -short mode")
 	}
-	dir := interopDir(t)
+	dir := interoptest.Dir(t)
 	tn := startTestNodeLevel(t, "", Config{}, slog.LevelInfo)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -76,21 +77,21 @@ func TestInteropScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("libxmtp interop test skipped in -short mode")
 	}
-	dir := interopDir(t)
+	dir := interoptest.Dir(t)
 	tn := startTestNodeLevel(t, "", Config{}, slog.LevelInfo)
 	host := "http://" + tn.addr().String()
-	p := startPeer(t, dir)
+	p := interoptest.StartPeer(t, dir)
 	work := t.TempDir()
 	ids := map[string]map[string]any{}
 	for _, name := range []string{"alice", "bob", "carol"} {
-		ids[name] = p.call(t, map[string]any{"op": "create", "client": name, "db": filepath.Join(work, name+".db3"), "host": host, "register": true})
+		ids[name] = p.Call(t, map[string]any{"op": "create", "client": name, "db": filepath.Join(work, name+".db3"), "host": host, "register": true})
 	}
 	inbox := func(name string) string { return ids[name]["inboxId"].(string) }
 	// as runs cmd as the named client, failing t (the current subtest).
 	as := func(t *testing.T, name string, cmd map[string]any) map[string]any {
 		t.Helper()
 		cmd["client"] = name
-		return p.call(t, cmd)
+		return p.Call(t, cmd)
 	}
 
 	g := as(t, "alice", map[string]any{"op": "newGroup", "name": "trio", "members": []string{inbox("bob"), inbox("carol")}})["group"].(string)
