@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ type negCase struct {
 }
 
 func negCases() []negCase {
-	return append(negFramingCases(), negProposalListCases()...)
+	return slices.Concat(negFramingCases(), negProposalListCases(), negMoreCases())
 }
 
 // negFramingCases break the framing, protection and commit processing
@@ -125,6 +126,15 @@ func negFramingCases() []negCase {
 				t.Fatal(err)
 			}
 			return res.Commit
+		}},
+		// Controls: forged commits that break no rule fail only on their
+		// zero confirmation tag, so the forgery itself is sound.
+		{"control: forged path-only commit", "§12.4.2", "confirmation tag", func(t *testing.T, f *negFixture) *MLSMessage {
+			return f.forge(t, WireFormatPublicMessage, nil, f.path(t), nil, nil)
+		}},
+		{"control: forged add-only commit", "§12.4.2", "confirmation tag", func(t *testing.T, f *negFixture) *MLSMessage {
+			p := newNegKeyPackages().fresh("control")(t, f)
+			return f.forge(t, WireFormatPrivateMessage, []ProposalOrRef{{Proposal: &p}}, nil, nil, nil)
 		}},
 		{"unknown proposal reference", "§12.4.2", "unknown", func(t *testing.T, f *negFixture) *MLSMessage {
 			ref := bytes.Repeat([]byte{0xaa}, f.cs.Nh())
@@ -360,7 +370,7 @@ func (f *negFixture) forge(t *testing.T, wf WireFormat, props []ProposalOrRef, p
 	if props == nil {
 		content.Commit.Proposals = []ProposalOrRef{}
 	}
-	return f.sign(t, wf, content, edit, tamper, make([]byte, f.cs.Nh()))
+	return f.sign(t, f.bob, wf, content, edit, tamper, make([]byte, f.cs.Nh()))
 }
 
 // forgeApp builds an application message from bob the same way.
@@ -369,13 +379,16 @@ func (f *negFixture) forgeApp(t *testing.T, edit func(*FramedContent), tamper fu
 	s := f.bob.g.s
 	content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeMember, LeafIndex: s.keys.leaf},
 		AuthenticatedData: []byte{}, ContentType: ContentTypeApplication, ApplicationData: []byte("forged")}
-	return f.sign(t, WireFormatPrivateMessage, content, edit, tamper, nil)
+	return f.sign(t, f.bob, WireFormatPrivateMessage, content, edit, tamper, nil)
 }
 
-func (f *negFixture) sign(t *testing.T, wf WireFormat, content *FramedContent, edit func(*FramedContent),
+// sign signs content as member from and protects it in wire format wf
+// with the epoch's keys, after edit changes the content and tamper the
+// signed content; confTag is the confirmation tag (nil unless a commit).
+func (f *negFixture) sign(t *testing.T, from *negMember, wf WireFormat, content *FramedContent, edit func(*FramedContent),
 	tamper func(*AuthenticatedContent), confTag []byte) *MLSMessage {
 	t.Helper()
-	s := f.bob.g.s
+	s := from.g.s
 	if edit != nil {
 		edit(content)
 	}
@@ -600,4 +613,169 @@ func (k *negKeyPackages) expired(t *testing.T, f *negFixture) Proposal {
 	}
 	end := uint64(negNow.Add(-time.Hour).Unix())
 	return k.add(t, f, priv, "expired", &KeyPackageOptions{Lifetime: Lifetime{NotBefore: end - 86400, NotAfter: end}})
+}
+
+// negMoreCases are further rules of RFC 9420 §6, §7.3, §12.1 and §12.4.2
+// that a malicious member can break.
+func negMoreCases() []negCase {
+	withPath := func(edit func(t *testing.T, f *negFixture, p *UpdatePath)) func(t *testing.T, f *negFixture) *MLSMessage {
+		return func(t *testing.T, f *negFixture) *MLSMessage {
+			p := f.path(t)
+			edit(t, f, p)
+			return f.forge(t, WireFormatPublicMessage, nil, p, nil, nil)
+		}
+	}
+	return []negCase{
+		{"§7.3 path leaf node with source key_package", "§7.3", "source", withPath(func(t *testing.T, f *negFixture, p *UpdatePath) {
+			p.LeafNode.Source = LeafNodeSourceKeyPackage
+			p.LeafNode.Lifetime = &Lifetime{NotBefore: 0, NotAfter: ^uint64(0)}
+			f.resignPathLeaf(t, p)
+		})},
+		{"§7.3 path leaf node reusing a member's encryption key", "§7.3", "encryption key", withPath(func(t *testing.T, f *negFixture, p *UpdatePath) {
+			ln, _ := f.alice.g.Member(f.carol.g.OwnLeafIndex())
+			p.LeafNode.EncryptionKey = ln.LeafNode.EncryptionKey
+			f.resignPathLeaf(t, p)
+		})},
+		{"§12.4.2 path with a node missing", "§12.4.2", "nodes", withPath(func(t *testing.T, f *negFixture, p *UpdatePath) {
+			p.Nodes = p.Nodes[:len(p.Nodes)-1]
+		})},
+		{"§12.4.2 path secret that does not decrypt", "§12.4.2", "decrypt", withPath(func(t *testing.T, f *negFixture, p *UpdatePath) {
+			for i := range p.Nodes {
+				for j := range p.Nodes[i].EncryptedPathSecret {
+					ct := &p.Nodes[i].EncryptedPathSecret[j]
+					ct.Ciphertext = bytes.Clone(ct.Ciphertext)
+					ct.Ciphertext[0] ^= 1
+				}
+			}
+		})},
+		{"§6.1 application message from a blank leaf", "§6.1", "member", func(t *testing.T, f *negFixture) *MLSMessage {
+			return f.forgeApp(t, func(c *FramedContent) { c.Sender.LeafIndex = negBlankLeaf }, nil)
+		}},
+		{"§6 application data in a PublicMessage", "§6", "application", func(t *testing.T, f *negFixture) *MLSMessage {
+			s := f.bob.g.s
+			content := FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeMember, LeafIndex: s.keys.leaf},
+				AuthenticatedData: []byte{}, ContentType: ContentTypeApplication, ApplicationData: []byte("in the clear")}
+			// signFramedContent refuses this; sign and tag it by hand.
+			tbs, _ := encode(&framedContentTBS{WireFormat: WireFormatPublicMessage, Content: &content, Context: &s.ctx})
+			sig, err := f.cs.SignWithLabel(nil, s.sigPriv, framedContentTBSLabel, tbs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ac := &AuthenticatedContent{WireFormat: WireFormatPublicMessage, Content: content, Auth: FramedContentAuthData{Signature: sig}}
+			tag, err := membershipTag(f.cs, s.secrets.membershipKey, ac, &s.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage,
+				PublicMessage: &PublicMessage{Content: content, Auth: ac.Auth, MembershipTag: tag}}
+		}},
+		{"§12.1 proposal for another epoch", "§12.1", "epoch", func(t *testing.T, f *negFixture) *MLSMessage {
+			return f.forgeProposal(t, f.bob, negRemoveOf("dave")(t, f), func(c *FramedContent) { c.Epoch-- })
+		}},
+		{"§7.3 update proposal keeping its encryption key", "§7.3", "encryption key", func(t *testing.T, f *negFixture) *MLSMessage {
+			s := f.carol.g.s
+			ln := *s.tree.leaf(s.keys.leaf)
+			ln.Source, ln.Lifetime, ln.ParentHash = LeafNodeSourceUpdate, nil, nil
+			if err := ln.sign(nil, f.cs, s.sigPriv, s.ctx.GroupID, uint32(s.keys.leaf)); err != nil {
+				t.Fatal(err)
+			}
+			return f.forgeProposal(t, f.carol, Proposal{Type: ProposalTypeUpdate, Update: &UpdateProposal{LeafNode: ln}}, nil)
+		}},
+		{"§10.1 add with a key package of another cipher suite", "§10.1", "cipher suite", func(t *testing.T, f *negFixture) *MLSMessage {
+			other := MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519
+			priv, _, err := other.GenerateSignatureKeyPair(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kp, _, err := NewKeyPackage(nil, other, priv, NewBasicCredential([]byte("other suite")), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f.forgeProposal(t, f.bob, Proposal{Type: ProposalTypeAdd, Add: &AddProposal{KeyPackage: *kp}}, nil)
+		}},
+		{"§13.4 group context extension a member does not support", "§13.4", "support", func(t *testing.T, f *negFixture) *MLSMessage {
+			ext := Extension{Type: 0xff0a, Data: []byte("x")}
+			p := Proposal{Type: ProposalTypeGroupContextExtensions, GroupContextExtensions: &GroupContextExtensionsProposal{Extensions: []Extension{ext}}}
+			return f.forge(t, WireFormatPublicMessage, []ProposalOrRef{{Proposal: &p}}, f.path(t), nil, nil)
+		}},
+		{"§12.1.8 external sender without an external_senders extension", "§12.1.8", "external", func(t *testing.T, f *negFixture) *MLSMessage {
+			priv, _, err := f.cs.GenerateSignatureKeyPair(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := f.alice.g.s
+			content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeExternal},
+				AuthenticatedData: []byte{}, ContentType: ContentTypeProposal, Proposal: &Proposal{Type: ProposalTypeRemove,
+					Remove: &RemoveProposal{Removed: uint32(f.dave.g.OwnLeafIndex())}}}
+			ac, err := signFramedContent(nil, f.cs, priv, WireFormatPublicMessage, content, &s.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pm, err := protectPublic(f.cs, ac, &s.ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPublicMessage, PublicMessage: pm}
+		}},
+	}
+}
+
+// resignPathLeaf signs bob's edited path leaf again.
+func (f *negFixture) resignPathLeaf(t *testing.T, p *UpdatePath) {
+	t.Helper()
+	s := f.bob.g.s
+	if err := p.LeafNode.sign(nil, f.cs, s.sigPriv, s.ctx.GroupID, uint32(s.keys.leaf)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// forgeProposal builds a PublicMessage proposal p from member from.
+func (f *negFixture) forgeProposal(t *testing.T, from *negMember, p Proposal, edit func(*FramedContent)) *MLSMessage {
+	t.Helper()
+	s := from.g.s
+	content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeMember, LeafIndex: s.keys.leaf},
+		AuthenticatedData: []byte{}, ContentType: ContentTypeProposal, Proposal: &p}
+	return f.sign(t, from, WireFormatPublicMessage, content, edit, nil, nil)
+}
+
+// TestNegativePadding checks that a PrivateMessage whose padding holds a
+// non-zero byte is rejected as malformed (RFC 9420 §6.3.1: an ErrDecode),
+// and changes nothing but the consumed key.
+func TestNegativePadding(t *testing.T) {
+	f := newNegFixture(t, MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519)
+	s := f.bob.g.s
+	content := &FramedContent{GroupID: s.ctx.GroupID, Epoch: s.ctx.Epoch, Sender: Sender{Type: SenderTypeMember, LeafIndex: s.keys.leaf},
+		AuthenticatedData: []byte{}, ContentType: ContentTypeApplication, ApplicationData: []byte("padded")}
+	ac, err := signFramedContent(nil, f.cs, s.sigPriv, WireFormatPrivateMessage, content, &s.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.protection(0)
+	gen, key, nonce, err := p.Tree.nextKey(uint32(s.keys.leaf), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := encode(&privateMessageContent{Content: &ac.Content, Auth: &ac.Auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt = append(pt, 0, 0, 1, 0)
+	aad, _ := encode(&privateContentAAD{GroupID: content.GroupID, Epoch: content.Epoch, ContentType: content.ContentType,
+		AuthenticatedData: content.AuthenticatedData})
+	pm := &PrivateMessage{GroupID: content.GroupID, Epoch: content.Epoch, ContentType: content.ContentType, AuthenticatedData: content.AuthenticatedData}
+	if pm.Ciphertext, err = f.cs.Seal(key, nonce, aad, pt); err != nil {
+		t.Fatal(err)
+	}
+	if pm.EncryptedSenderData, err = p.sealSenderData(pm, &senderData{LeafIndex: s.keys.leaf, Generation: gen}); err != nil {
+		t.Fatal(err)
+	}
+	before := negSnapshot(f.alice.g)
+	got, err := f.alice.g.Process(&MLSMessage{Version: ProtocolVersionMLS10, WireFormat: WireFormatPrivateMessage, PrivateMessage: pm})
+	if !errors.Is(err, ErrDecode) {
+		t.Fatalf("got %v, %v; want an ErrDecode", got, err)
+	}
+	if negSnapshot(f.alice.g) != before {
+		t.Fatal("rejected message changed alice's state")
+	}
+	f.honestCommit(t)
 }
