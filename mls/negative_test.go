@@ -499,10 +499,10 @@ func negReInit(_ *testing.T, f *negFixture) Proposal {
 		Version: ProtocolVersionMLS10, CipherSuite: f.cs, Extensions: []Extension{}}}
 }
 
-func negExternalInit(_ *testing.T, f *negFixture) Proposal {
+func negExternalInit(t *testing.T, f *negFixture) Proposal {
 	_, pub, err := f.cs.GenerateHPKEKeyPair(nil)
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	return Proposal{Type: ProposalTypeExternalInit, ExternalInit: &ExternalInitProposal{KEMOutput: pub}}
 }
