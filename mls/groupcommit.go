@@ -465,6 +465,9 @@ func (g *Group) mergeReceivedPath(w *commitWork, path *UpdatePath) error {
 	if err != nil {
 		return err
 	}
+	// processUpdatePath verifies the leaf signature (checkUpdatePath) with
+	// the same group id and leaf index: verify it once, not twice.
+	v.SignatureVerifiedElsewhere = true
 	if err := validateLeafNode(&path.LeafNode, v); err != nil {
 		return err
 	}

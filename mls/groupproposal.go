@@ -309,7 +309,14 @@ func summarizeMembers(t *ratchetTree) *memberSummary {
 func (m *memberSummary) add(ln *LeafNode, delta int) {
 	m.members += delta
 	m.inUse[ln.Credential.Type] += delta
-	for _, t := range slices.Compact(slices.Sorted(slices.Values(ln.Capabilities.Credentials))) {
+	creds := ln.Capabilities.Credentials
+	if len(creds) > 8 { // long (possibly hostile) lists: dedupe in n log n
+		creds = slices.Compact(slices.Sorted(slices.Values(creds)))
+	}
+	for i, t := range creds {
+		if len(creds) <= 8 && slices.Contains(creds[:i], t) {
+			continue // short lists: dedupe in place, without allocating
+		}
 		m.supports[t] += delta
 	}
 }

@@ -322,6 +322,11 @@ type leafValidation struct {
 	// ValidateCredential checks the credential against its signature key
 	// (§5.3.1); nil accepts any credential of a known type.
 	ValidateCredential func(c Credential, signatureKey []byte) error
+	// SignatureVerifiedElsewhere skips the signature check because the
+	// caller verifies the same signature, with the same group id and leaf
+	// index, in another step (the UpdatePath of a received commit is checked
+	// by processUpdatePath). False verifies it here.
+	SignatureVerifiedElsewhere bool
 }
 
 // validateLeafNode applies the leaf node rules of RFC 9420 §7.3 (and the
@@ -524,6 +529,9 @@ func checkLeafKeys(ln *LeafNode, v *leafValidation) error {
 func checkLeafSignature(ln *LeafNode, v *leafValidation) error {
 	if !v.CipherSuite.Supported() {
 		return invalid("§7.3", "unsupported cipher suite %v", v.CipherSuite)
+	}
+	if v.SignatureVerifiedElsewhere {
+		return nil
 	}
 	if !ln.verifySignature(v.CipherSuite, v.GroupID, uint32(v.LeafIndex)) {
 		return invalid("§7.3", "invalid leaf node signature")
