@@ -29,13 +29,9 @@ type ClientDB struct {
 }
 
 // clientSchemaVersion records one applied client migration.
-type clientSchemaVersion struct {
-	Version   int    `gorm:"primaryKey;autoIncrement:false"`
-	Name      string `gorm:"not null"`
-	AppliedNs int64  `gorm:"not null"`
-}
-
-func (clientSchemaVersion) TableName() string { return "client_schema_versions" }
+// clientVersionsTable records the applied client migrations (rows shaped
+// like the node's schemaVersion).
+const clientVersionsTable = "client_schema_versions"
 
 // clientMigrations lists every client schema change in order. Never edit
 // or renumber a released entry: append a new one.
@@ -98,36 +94,9 @@ func (c *ClientDB) Close() error {
 
 func (c *ClientDB) db(ctx context.Context) *gorm.DB { return c.d.gdb.WithContext(ctx) }
 
-// migrateClient applies the pending client migrations, each in its own
-// transaction with its version row (as [DB] does for the node's list).
+// migrateClient applies the pending client migrations.
 func migrateClient(ctx context.Context, d *DB) error {
-	db := d.gdb.WithContext(ctx)
-	if err := db.AutoMigrate(&clientSchemaVersion{}); err != nil {
-		return fmt.Errorf("storage: create client_schema_versions: %w", err)
-	}
-	var current int
-	if err := db.Model(&clientSchemaVersion{}).Select("COALESCE(MAX(version), 0)").Scan(&current).Error; err != nil {
-		return fmt.Errorf("storage: read client schema version: %w", err)
-	}
-	if current > ClientSchemaVersion() {
-		return fmt.Errorf("storage: client database schema version %d is newer than this binary's %d", current, ClientSchemaVersion())
-	}
-	for _, m := range clientMigrations {
-		if m.version <= current {
-			continue
-		}
-		err := db.Transaction(func(tx *gorm.DB) error {
-			if err := m.apply(tx); err != nil {
-				return err
-			}
-			return tx.Create(&clientSchemaVersion{Version: m.version, Name: m.name, AppliedNs: time.Now().UnixNano()}).Error
-		})
-		if err != nil {
-			return fmt.Errorf("storage: client migration %d (%s): %w", m.version, m.name, err)
-		}
-		d.log.Info("client database migrated", "version", m.version, "migration", m.name)
-	}
-	return nil
+	return d.runMigrations(ctx, migrationSet{table: clientVersionsTable, list: clientMigrations, what: "client database"})
 }
 
 // Client version 1 snapshots.

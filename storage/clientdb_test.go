@@ -364,13 +364,13 @@ func TestClientMigrate1To2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := gdb.AutoMigrate(&clientSchemaVersion{}); err != nil {
+	if err := gdb.Table(clientVersionsTable).AutoMigrate(&schemaVersion{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := clientMigrate1(gdb); err != nil {
 		t.Fatal(err)
 	}
-	if err := gdb.Create(&clientSchemaVersion{Version: 1, Name: "v1"}).Error; err != nil {
+	if err := gdb.Table(clientVersionsTable).Create(&schemaVersion{Version: 1, Name: "v1"}).Error; err != nil {
 		t.Fatal(err)
 	}
 	rows := []cm1Message{

@@ -38,21 +38,35 @@ var migrations = []migration{
 // SchemaVersion is the schema version this binary creates and expects.
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
-// migrate applies the pending migrations, each in its own transaction
-// together with its schema_versions row.
+// migrate applies the node database's pending migrations.
 func (d *DB) migrate(ctx context.Context) error {
+	return d.runMigrations(ctx, migrationSet{table: schemaVersion{}.TableName(), list: migrations, what: "database"})
+}
+
+// migrationSet is one numbered migration list and the table recording which
+// of its versions are applied (the node and client databases have one each).
+type migrationSet struct {
+	table string      // version table, rows shaped like schemaVersion
+	list  []migration // in order, never edited once released
+	what  string      // "database" or "client database", for messages
+}
+
+// runMigrations applies the pending migrations of set, each in its own
+// transaction together with its version row.
+func (d *DB) runMigrations(ctx context.Context, set migrationSet) error {
 	db := d.gdb.WithContext(ctx)
-	if err := db.AutoMigrate(&schemaVersion{}); err != nil {
-		return fmt.Errorf("storage: create schema_versions: %w", err)
+	if err := db.Table(set.table).AutoMigrate(&schemaVersion{}); err != nil {
+		return fmt.Errorf("storage: create %s: %w", set.table, err)
 	}
 	var current int
-	if err := db.Model(&schemaVersion{}).Select("COALESCE(MAX(version), 0)").Scan(&current).Error; err != nil {
-		return fmt.Errorf("storage: read schema version: %w", err)
+	if err := db.Table(set.table).Select("COALESCE(MAX(version), 0)").Scan(&current).Error; err != nil {
+		return fmt.Errorf("storage: read %s schema version: %w", set.what, err)
 	}
-	if current > SchemaVersion() {
-		return fmt.Errorf("storage: database schema version %d is newer than this binary's %d; use a newer bridge", current, SchemaVersion())
+	latest := set.list[len(set.list)-1].version
+	if current > latest {
+		return fmt.Errorf("storage: %s schema version %d is newer than this binary's %d; use a newer bridge", set.what, current, latest)
 	}
-	for _, m := range migrations {
+	for _, m := range set.list {
 		if m.version <= current {
 			continue
 		}
@@ -60,12 +74,12 @@ func (d *DB) migrate(ctx context.Context) error {
 			if err := m.apply(tx); err != nil {
 				return err
 			}
-			return tx.Create(&schemaVersion{Version: m.version, Name: m.name, AppliedNs: time.Now().UnixNano()}).Error
+			return tx.Table(set.table).Create(&schemaVersion{Version: m.version, Name: m.name, AppliedNs: time.Now().UnixNano()}).Error
 		})
 		if err != nil {
-			return fmt.Errorf("storage: migration %d (%s): %w", m.version, m.name, err)
+			return fmt.Errorf("storage: %s migration %d (%s): %w", set.what, m.version, m.name, err)
 		}
-		d.log.Info("database migrated", "version", m.version, "migration", m.name)
+		d.log.Info(set.what+" migrated", "version", m.version, "migration", m.name)
 	}
 	return nil
 }
