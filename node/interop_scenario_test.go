@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,20 +18,7 @@ import (
 // scenario (permissions, admins, metadata, reactions, replies, deletion,
 // consent, leaving, disappearing messages, installation revocation).
 func TestInteropGovernance(t *testing.T) {
-	if testing.Short() {
-		t.Skip("libxmtp interop test skipped in -short mode")
-	}
-	dir := interoptest.Dir(t)
-	tn := startTestNodeLevel(t, "", Config{}, slog.LevelInfo)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "node", "governance-smoke.mjs", "--host", "http://"+tn.addr().String(), "--workdir", t.TempDir())
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	t.Logf("governance-smoke.mjs:\n%s", out)
-	if last := lastLine(out); last != "122 passed, 0 failed" {
-		t.Fatalf("governance-smoke.mjs ended with %q (err %v)", last, err)
-	}
+	runSharedScenario(t, "governance-smoke.mjs", "122 passed, 0 failed", 15*time.Minute)
 }
 
 // poll retries check until it returns true or the deadline passes.
