@@ -171,6 +171,7 @@ func (s *clientSession) run(ctx context.Context, raw any) {
 		s.fail(rawOp, nil, fmt.Errorf("bad command: %w", err))
 		return
 	}
+	cmd.raw = resolved
 	fn, known := clientOps[cmd.Op]
 	if !known {
 		if slices.Contains(peerOps, cmd.Op) {

@@ -60,17 +60,42 @@ type command struct {
 	State      string `json:"state"`
 	// sleep.
 	Ms *int64 `json:"ms"`
+	// raw is the whole command after reference resolution, for ops
+	// (in their own files) that read fields not listed above: see
+	// [command.decode].
+	raw any
+}
+
+// decode unmarshals the whole command into v, a struct of the extra fields
+// an op needs; unknown fields are ignored as they are everywhere else.
+func (c *command) decode(v any) error {
+	if err := remarshal(c.raw, v); err != nil {
+		return fmt.Errorf("bad %s command: %w", c.Op, err)
+	}
+	return nil
 }
 
 // opFunc runs one command and returns its result fields.
 type opFunc func(ctx context.Context, s *clientSession, cmd *command) (obj, error)
 
 // clientOps are the ops the Go client supports (set in init: some ops call
-// others through the table).
-var clientOps map[string]opFunc
+// others through the table). Files that add ops register them from their
+// own init with registerClientOps.
+var clientOps = map[string]opFunc{}
+
+// registerClientOps adds ops to clientOps; a name registered twice is a
+// programming error.
+func registerClientOps(ops map[string]opFunc) {
+	for name, fn := range ops {
+		if _, dup := clientOps[name]; dup {
+			panic("bridge client: op " + name + " registered twice")
+		}
+		clientOps[name] = fn
+	}
+}
 
 func init() {
-	clientOps = map[string]opFunc{
+	registerClientOps(map[string]opFunc{
 		"create": opCreate, "register": opRegister, "inboxId": opInboxID, "canMessage": opCanMessage,
 		"findInbox": opFindInbox, "inboxState": opInboxState, "newGroup": opNewGroup, "addMembers": opAddMembers,
 		"removeMembers": opRemoveMembers, "send": opSend, "sync": opSync, "syncAll": opSyncAll, "syncGroup": opSyncGroup,
@@ -78,7 +103,7 @@ func init() {
 		"waitMessage": opWaitMessage, "waitGroup": opWaitGroup, "waitMembers": opWaitMembers,
 		"setConsent": opSetConsent, "getConsent": opGetConsent, "addMembersByAddress": opAddMembersByAddress,
 		"removeMembersByAddress": opRemoveMembersByAddress, "sleep": opSleep, "exit": opExit,
-	}
+	})
 }
 
 // supportedClientOps returns the supported op names, sorted.
