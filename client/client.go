@@ -61,6 +61,14 @@ type Options struct {
 	Rand io.Reader
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Codecs decode message content (enriched messages, replies); nil
+	// means StandardCodecs.
+	Codecs *CodecRegistry
+	// LeaveRequestInterval is how often a goroutine of the client acts on
+	// the leave requests of groups where we are a super admin
+	// (ProcessPendingLeaveRequests; libxmtp's worker runs every second).
+	// Zero means never: call ProcessPendingLeaveRequests yourself.
+	LeaveRequestInterval time.Duration
 }
 
 // Client is one XMTP installation: its identity, its database and its
@@ -83,6 +91,7 @@ type Client struct {
 	hmacRoot []byte
 	ids      identityCache
 	events   groupEvents
+	codecs   *CodecRegistry
 	// welcomeMu serialises welcome processing (SyncWelcomes, streams).
 	welcomeMu sync.Mutex
 
@@ -104,7 +113,7 @@ const hmacRootKeySize = 42
 // both exist, signer's address must be the stored one. A new installation
 // still has to be [Client.Register]ed. New does I/O (database, network).
 func New(ctx context.Context, signer Signer, opts Options) (*Client, error) {
-	c := &Client{log: opts.Logger, rand: opts.Rand, now: opts.Now, signer: signer,
+	c := &Client{log: opts.Logger, rand: opts.Rand, now: opts.Now, signer: signer, codecs: opts.Codecs,
 		actors: map[string]*groupActor{}, stop: make(chan struct{})}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -145,6 +154,7 @@ func New(ctx context.Context, signer Signer, opts Options) (*Client, error) {
 	}
 	c.log = c.log.With("inbox_id", string(c.inbox), "installation_id", c.inst.ID().String())
 	c.log.Info("client open", "registered", c.registered)
+	c.startLeaveWorker(opts.LeaveRequestInterval)
 	return c, nil
 }
 

@@ -52,6 +52,9 @@ var ErrDMWithSelf = errors.New("client: cannot start a DM with our own inbox")
 // usable key package) no DM is kept and the error says why.
 func (c *Client) FindOrCreateDM(ctx context.Context, peer identity.InboxID) (g *Group, created bool, err error) {
 	if g, err := c.FindDM(ctx, peer); err == nil {
+		if err := c.finishDM(ctx, g, peer); err != nil {
+			return nil, false, err
+		}
 		return g, false, nil
 	} else if !errors.Is(err, ErrGroupNotFound) {
 		return nil, false, err
@@ -64,6 +67,7 @@ func (c *Client) FindOrCreateDM(ctx context.Context, peer identity.InboxID) (g *
 	if err != nil {
 		return nil, false, fmt.Errorf("create dm: %w", err)
 	}
+	crashPoint("dm.after_create")
 	if _, err := g.AddMembers(ctx, []identity.InboxID{peer}); err != nil {
 		if derr := c.discardGroup(ctx, g.id); derr != nil {
 			c.log.Error("discard unused dm failed", "group_id", g.id.String(), "err", derr)
@@ -71,6 +75,27 @@ func (c *Client) FindOrCreateDM(ctx context.Context, peer identity.InboxID) (g *
 		return nil, false, fmt.Errorf("create dm: %w", err)
 	}
 	return g, true, nil
+}
+
+// finishDM adds peer to a DM we created that lacks it. A client that died
+// after storing a new DM but before storing the commit that adds the peer
+// (crash point dm.after_create) left a DM with only us in it; returning it
+// as it is would put every message sent there where nobody reads it. When
+// the adding commit was stored but is not merged yet, AddMembers publishes
+// that commit first, then finds the peer in and commits nothing more.
+func (c *Client) finishDM(ctx context.Context, g *Group, peer identity.InboxID) error {
+	info, err := g.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("find dm: %w", err)
+	}
+	if _, ok := info.Membership[peer]; ok || info.CreatorInboxID != c.inbox {
+		return nil
+	}
+	c.log.Warn("dm without its peer; adding it", "group_id", g.id.String())
+	if _, err := g.AddMembers(ctx, []identity.InboxID{peer}); err != nil {
+		return fmt.Errorf("find dm: %w", err)
+	}
+	return nil
 }
 
 // FindOrCreateDMByAddress resolves an Ethereum address to its inbox and

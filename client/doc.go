@@ -47,9 +47,12 @@
 //
 // # Not yet
 //
-// Not yet implemented (issue 4): identity validation of received commits
-// (the expected installation diff, xmtp-groups.md §4 steps 10–13; the
-// permission rules are applied), the minimum-version pause, governance
+// Received commits are checked as libxmtp checks them (xmtp-groups.md §4):
+// the group context extensions decoded with prost's rules, the permission
+// rules, and the identity rules (the installations added and removed must
+// be the diff of the association states between the old and new sequence
+// ids of the GroupMembership, credentials must belong to their inbox's
+// state). Not yet implemented: the minimum-version pause, governance
 // operations (metadata, admins, permissions, leave; the next issue),
 // device-sync consent, X-Wing and welcome pointers.
 package client

@@ -1,17 +1,20 @@
 package client
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"mlsbridge/identity"
 	"mlsbridge/mls"
 	"mlsbridge/policy"
+	"mlsbridge/policy/prost"
 	"mlsbridge/wire/content"
 )
 
@@ -114,7 +117,8 @@ func findExt(exts []mls.Extension, t mls.ExtensionType) ([]byte, bool) {
 }
 
 // parseGroupExtensions decodes and checks the four XMTP extensions of a
-// group context, with libxmtp's rules: all present, a known conversation
+// group context, with libxmtp's rules: each protobuf decoded as prost
+// decodes it (see decodeMembership), all present, a known conversation
 // type, DM members set for DMs, admin and super-admin lists present, and
 // every PolicySet field present.
 func parseGroupExtensions(exts []mls.Extension) (*GroupExtensions, error) {
@@ -131,9 +135,9 @@ func parseGroupExtensions(exts []mls.Extension) (*GroupExtensions, error) {
 	if err := r.Finish(); err != nil {
 		return nil, bad(ExtensionImmutableMetadata, "not a byte vector")
 	}
-	g.Metadata = new(content.GroupMetadataV1)
-	if err := proto.Unmarshal(inner, g.Metadata); err != nil {
-		return nil, bad(ExtensionImmutableMetadata, "malformed protobuf")
+	var err error
+	if g.Metadata, err = decodeImmutableMetadata(inner); err != nil {
+		return nil, bad(ExtensionImmutableMetadata, "malformed protobuf: %v", err)
 	}
 	switch g.Metadata.GetConversationType() {
 	case content.ConversationType_CONVERSATION_TYPE_GROUP, content.ConversationType_CONVERSATION_TYPE_SYNC,
@@ -149,9 +153,8 @@ func parseGroupExtensions(exts []mls.Extension) (*GroupExtensions, error) {
 	if raw, ok = findExt(exts, ExtensionMutableMetadata); !ok {
 		return nil, bad(ExtensionMutableMetadata, "missing")
 	}
-	g.Mutable = new(content.GroupMutableMetadataV1)
-	if err := proto.Unmarshal(raw, g.Mutable); err != nil {
-		return nil, bad(ExtensionMutableMetadata, "malformed protobuf")
+	if g.Mutable, err = decodeMutableMetadata(raw); err != nil {
+		return nil, bad(ExtensionMutableMetadata, "malformed protobuf: %v", err)
 	}
 	if g.Mutable.AdminList == nil || g.Mutable.SuperAdminList == nil {
 		return nil, bad(ExtensionMutableMetadata, "missing metadata field")
@@ -159,9 +162,8 @@ func parseGroupExtensions(exts []mls.Extension) (*GroupExtensions, error) {
 	if raw, ok = findExt(exts, ExtensionGroupMembership); !ok {
 		return nil, bad(ExtensionGroupMembership, "missing")
 	}
-	g.Membership = new(content.GroupMembership)
-	if err := proto.Unmarshal(raw, g.Membership); err != nil {
-		return nil, bad(ExtensionGroupMembership, "malformed protobuf")
+	if g.Membership, err = decodeMembership(raw); err != nil {
+		return nil, bad(ExtensionGroupMembership, "malformed protobuf: %v", err)
 	}
 	if raw, ok = findExt(exts, ExtensionGroupPermissions); !ok {
 		return nil, bad(ExtensionGroupPermissions, "missing")
@@ -208,6 +210,9 @@ type GroupOptions struct {
 	Description    string
 	ImageURLSquare string
 	AppData        string
+	// MessageDisappearing, when set, writes both disappearing-message
+	// attributes at creation (xmtp-groups.md §9); nil writes neither.
+	MessageDisappearing *DisappearingSettings
 }
 
 func (o *GroupOptions) check() error {
@@ -242,13 +247,13 @@ func newGroupExtensions(rand io.Reader, creator identity.InboxID, opts *GroupOpt
 		return nil, fmt.Errorf("generate commit log signer: %w", err)
 	}
 	mut, err := protoExtension(ExtensionMutableMetadata, &content.GroupMutableMetadataV1{
-		Attributes: map[string]string{
+		Attributes: withDisappearing(map[string]string{
 			AttrGroupName:       opts.Name,
 			AttrDescription:     opts.Description,
 			AttrImageURLSquare:  opts.ImageURLSquare,
 			AttrAppData:         opts.AppData,
 			AttrCommitLogSigner: hex.EncodeToString(signer),
-		},
+		}, opts.MessageDisappearing),
 		AdminList:      &content.Inboxes{InboxIds: []string{}},
 		SuperAdminList: &content.Inboxes{InboxIds: []string{string(creator)}},
 	})
@@ -280,4 +285,210 @@ func withExtension(exts []mls.Extension, e mls.Extension) []mls.Extension {
 		}
 	}
 	return append(out, e)
+}
+
+// The group state protobufs are decoded as libxmtp's prost code decodes
+// them (package prost): Go's proto.Unmarshal accepts bytes prost refuses
+// (a known field with the wrong wire type, nesting past 100 levels), and
+// reads a map entry whose key is not length-delimited differently. Every
+// member decodes these extensions on every commit, so a Go member that
+// accepts what a libxmtp member refuses would fork the group. The field
+// numbers are those of xmtp-groups.md §2.
+
+// decodeMembership decodes GroupMembership (0xFF01): members is
+// map<string, uint64> 1, failed_installations repeated bytes 2.
+func decodeMembership(b []byte) (*content.GroupMembership, error) {
+	m := &content.GroupMembership{}
+	err := prost.Decode(b, func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		switch num {
+		case 1:
+			var key string
+			var val uint64
+			n, err := prost.MapEntry(b, depth, stringInto(&key), func(_ protowire.Number, typ protowire.Type, b []byte, _ int) (int, error) {
+				v, n, err := prost.Uint64(typ, b)
+				val = v
+				return n, err
+			})
+			if err != nil {
+				return 0, err
+			}
+			if m.Members == nil {
+				m.Members = map[string]uint64{}
+			}
+			m.Members[key] = val
+			return n, nil
+		case 2:
+			v, n, err := prost.Bytes(typ, b)
+			if err != nil {
+				return 0, err
+			}
+			m.FailedInstallations = append(m.FailedInstallations, bytes.Clone(v))
+			return n, nil
+		}
+		return prost.Skip(num, typ, b, depth)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decodeMutableMetadata decodes GroupMutableMetadataV1 (0xFF00):
+// attributes map<string, string> 1, admin_list Inboxes 2,
+// super_admin_list Inboxes 3 (Inboxes: inbox_ids repeated string 1). A
+// list field that appears twice merges, as prost merges a message field.
+func decodeMutableMetadata(b []byte) (*content.GroupMutableMetadataV1, error) {
+	m := &content.GroupMutableMetadataV1{}
+	err := prost.Decode(b, func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		switch num {
+		case 1:
+			var key, val string
+			n, err := prost.MapEntry(b, depth, stringInto(&key), stringInto(&val))
+			if err != nil {
+				return 0, err
+			}
+			if m.Attributes == nil {
+				m.Attributes = map[string]string{}
+			}
+			m.Attributes[key] = val
+			return n, nil
+		case 2, 3:
+			list := &m.AdminList
+			if num == 3 {
+				list = &m.SuperAdminList
+			}
+			if *list == nil {
+				*list = &content.Inboxes{}
+			}
+			return prost.Message(typ, b, depth, mergeInboxes(*list))
+		}
+		return prost.Skip(num, typ, b, depth)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// mergeInboxes merges the fields of an Inboxes message into l.
+func mergeInboxes(l *content.Inboxes) prost.FieldFunc {
+	return func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		if num != 1 {
+			return prost.Skip(num, typ, b, depth)
+		}
+		v, n, err := prost.String(typ, b)
+		if err != nil {
+			return 0, err
+		}
+		l.InboxIds = append(l.InboxIds, v)
+		return n, nil
+	}
+}
+
+// mergeInbox merges the fields of an Inbox message (inbox_id string 1)
+// into in.
+func mergeInbox(in *content.Inbox) prost.FieldFunc {
+	return func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		if num != 1 {
+			return prost.Skip(num, typ, b, depth)
+		}
+		return stringInto(&in.InboxId)(num, typ, b, depth)
+	}
+}
+
+// stringInto returns a FieldFunc that stores a string field in *dst (the
+// last occurrence wins).
+func stringInto(dst *string) prost.FieldFunc {
+	return func(_ protowire.Number, typ protowire.Type, b []byte, _ int) (int, error) {
+		v, n, err := prost.String(typ, b)
+		if err != nil {
+			return 0, err
+		}
+		*dst = v
+		return n, nil
+	}
+}
+
+// decodeImmutableMetadata decodes GroupMetadataV1 (the protobuf inside
+// 0xF000): conversation_type enum 1, creator_account_address string 2,
+// creator_inbox_id string 3, dm_members DmMembers 4 (dm_member_one
+// Inbox 1, dm_member_two Inbox 2), oneshot_message OneshotMessage 5 (oneof
+// readd_request ReaddRequest 1: group_id bytes 1,
+// latest_commit_sequence_id uint64 2).
+func decodeImmutableMetadata(b []byte) (*content.GroupMetadataV1, error) {
+	m := &content.GroupMetadataV1{}
+	err := prost.Decode(b, func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		switch num {
+		case 1:
+			v, n, err := prost.Int32(typ, b)
+			m.ConversationType = content.ConversationType(v)
+			return n, err
+		case 2:
+			return stringInto(&m.CreatorAccountAddress)(num, typ, b, depth)
+		case 3:
+			return stringInto(&m.CreatorInboxId)(num, typ, b, depth)
+		case 4:
+			if m.DmMembers == nil {
+				m.DmMembers = &content.DmMembers{}
+			}
+			return prost.Message(typ, b, depth, mergeDMMembers(m.DmMembers))
+		case 5:
+			if m.OneshotMessage == nil {
+				m.OneshotMessage = &content.OneshotMessage{}
+			}
+			return prost.Message(typ, b, depth, mergeOneshot(m.OneshotMessage))
+		}
+		return prost.Skip(num, typ, b, depth)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func mergeDMMembers(dm *content.DmMembers) prost.FieldFunc {
+	return func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		var slot **content.Inbox
+		switch num {
+		case 1:
+			slot = &dm.DmMemberOne
+		case 2:
+			slot = &dm.DmMemberTwo
+		default:
+			return prost.Skip(num, typ, b, depth)
+		}
+		if *slot == nil {
+			*slot = &content.Inbox{}
+		}
+		return prost.Message(typ, b, depth, mergeInbox(*slot))
+	}
+}
+
+// mergeOneshot merges a OneshotMessage: its only oneof variant,
+// readd_request, merges into the one already set (prost's oneof merge).
+func mergeOneshot(o *content.OneshotMessage) prost.FieldFunc {
+	return func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+		if num != 1 {
+			return prost.Skip(num, typ, b, depth)
+		}
+		v, ok := o.MessageType.(*content.OneshotMessage_ReaddRequest)
+		if !ok || v.ReaddRequest == nil {
+			v = &content.OneshotMessage_ReaddRequest{ReaddRequest: &content.ReaddRequest{}}
+			o.MessageType = v
+		}
+		r := v.ReaddRequest
+		return prost.Message(typ, b, depth, func(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+			switch num {
+			case 1:
+				g, n, err := prost.Bytes(typ, b)
+				r.GroupId = bytes.Clone(g)
+				return n, err
+			case 2:
+				seq, n, err := prost.Uint64(typ, b)
+				r.LatestCommitSequenceId = seq
+				return n, err
+			}
+			return prost.Skip(num, typ, b, depth)
+		})
+	}
 }

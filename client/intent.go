@@ -132,12 +132,14 @@ func (g *Group) SendMessageOptimistic(ctx context.Context, ec *content.EncodedCo
 	m := storage.ClientMessage{ID: id, GroupID: g.id, SentAtNs: now, Kind: int16(KindApplication),
 		DeliveryStatus: int16(StatusUnpublished), SenderInboxID: string(g.c.inbox), SenderInstallation: g.c.inst.ID().Bytes(),
 		AuthorityID: t.GetAuthorityId(), TypeID: t.GetTypeId(), VersionMajor: t.GetVersionMajor(), VersionMinor: t.GetVersionMinor(),
-		Content: encoded, IdempotencyKey: key, InsertedNs: now}
+		Content: encoded, IdempotencyKey: key, InsertedNs: now, ReferenceID: referenceIDOf(ec)}
 	in := &storage.ClientIntent{GroupID: g.id, Kind: int16(IntentSendMessage), State: int16(IntentToPublish), MessageID: id,
 		ShouldPush: !opts.NoPush, CreatedNs: now, UpdatedNs: now}
+	crashPoint("send.before_enqueue")
 	if _, err := g.c.db.EnqueueMessage(ctx, m, in); err != nil {
 		return nil, fmt.Errorf("send message: %w", err)
 	}
+	crashPoint("send.after_enqueue")
 	if err := g.c.implicitConsent(ctx, ConsentConversation, g.id.String(), ConsentAllowed); err != nil {
 		return id, err
 	}
@@ -243,6 +245,7 @@ func (c *Client) publishMessages(ctx context.Context, st *groupState) (bool, err
 		if err := c.publishMessage(ctx, st, &todo[i]); err != nil {
 			return i > 0, err
 		}
+		crashPoint("send.after_mark_published")
 	}
 	return true, nil
 }
@@ -256,6 +259,7 @@ func (c *Client) publishMessage(ctx context.Context, st *groupState, in *storage
 			return err
 		}
 	}
+	crashPoint("send.before_publish")
 	err := c.sendGroupMessage(ctx, st, in.Payload, in.ShouldPush)
 	if err != nil {
 		if retryable(err) {
@@ -268,6 +272,7 @@ func (c *Client) publishMessage(ctx context.Context, st *groupState, in *storage
 		}
 		return errors.Join(err, c.db.UpdateIntent(ctx, in, 0))
 	}
+	crashPoint("send.after_publish")
 	in.State, in.UpdatedNs = int16(IntentPublished), c.nowNs()
 	return c.db.UpdateIntent(ctx, in, 0)
 }
@@ -293,6 +298,7 @@ func (c *Client) buildMessage(ctx context.Context, st *groupState, in *storage.C
 		return fmt.Errorf("%w: encode message: %w", ErrInternal, err)
 	}
 	in.Payload, in.PublishedEpoch, in.UpdatedNs = payload, st.mls.Epoch(), c.nowNs()
+	crashPoint("send.build.before_save")
 	if err := c.saveState(ctx, st, storage.GroupProgress{Intents: []*storage.ClientIntent{in}}); err != nil {
 		return err
 	}
@@ -388,9 +394,11 @@ func (c *Client) runPostCommit(ctx context.Context, st *groupState, in *storage.
 		if err := json.Unmarshal(in.PostCommit, &pc); err != nil {
 			return fmt.Errorf("%w: intent %d post-commit data: %w", ErrInternal, in.ID, err)
 		}
+		crashPoint("commit.welcomes.before_send")
 		if err := c.sendWelcomes(ctx, pc, in.Cursor); err != nil {
 			return err
 		}
+		crashPoint("commit.welcomes.after_send")
 		c.log.Info("welcomes sent", "group_id", GroupID(st.row.GroupID).String(), "welcomes", len(pc.Recipients), "cursor", in.Cursor)
 	}
 	return c.db.DeleteIntent(ctx, in.ID)

@@ -628,6 +628,7 @@ func (c *Client) stageCommit(ctx context.Context, st *groupState, plan *membersh
 	now := c.nowNs()
 	in := &storage.ClientIntent{GroupID: st.row.GroupID, Kind: int16(IntentUpdateMembership), State: int16(IntentToPublish),
 		Payload: payload, PublishedEpoch: st.mls.Epoch(), PostCommit: post, CreatedNs: now, UpdatedNs: now}
+	crashPoint("commit.before_stage_save")
 	if err := c.saveState(ctx, st, storage.GroupProgress{Intents: []*storage.ClientIntent{in}}); err != nil {
 		st.mls.ClearPendingCommit()
 		return nil, err
@@ -643,6 +644,7 @@ func (c *Client) stageCommit(ctx context.Context, st *groupState, plan *membersh
 // unreachable the intent stays queued, with its commit pending, and the
 // next operation on the group publishes it again or gives it up.
 func (c *Client) publishCommit(ctx context.Context, st *groupState, in *storage.ClientIntent) (uint64, error) {
+	crashPoint("commit.before_publish")
 	if err := c.sendGroupMessage(ctx, st, in.Payload, false); err != nil {
 		if retryable(err) {
 			return 0, err
@@ -650,10 +652,12 @@ func (c *Client) publishCommit(ctx context.Context, st *groupState, in *storage.
 		st.mls.ClearPendingCommit()
 		return 0, errors.Join(err, c.failIntent(ctx, st, in, err.Error()), c.saveState(ctx, st, storage.GroupProgress{}))
 	}
+	crashPoint("commit.after_publish")
 	in.State, in.UpdatedNs = int16(IntentPublished), c.nowNs()
 	if err := c.db.UpdateIntent(ctx, in, 0); err != nil {
 		return 0, err
 	}
+	crashPoint("commit.after_mark_published")
 	var cursor uint64
 	watch := func(id uint64, data []byte, merged bool) {
 		if merged && bytes.Equal(data, in.Payload) {

@@ -46,6 +46,9 @@ type MessageQuery struct {
 	// SortByInserted orders by the time stored here instead of the sent
 	// time.
 	SortByInserted bool
+	// IncludeDenied keeps the messages of inboxes whose consent is
+	// denied, which are dropped otherwise (see consent.go).
+	IncludeDenied bool
 }
 
 func (q *MessageQuery) storage(ids []GroupID) storage.MessageQuery {
@@ -72,7 +75,14 @@ func (g *Group) FindMessages(ctx context.Context, q *MessageQuery) ([]Message, e
 	if err != nil {
 		return nil, err
 	}
-	rows, err := g.c.db.Messages(ctx, q.storage(ids))
+	if err := g.c.hideExpired(ctx, ids); err != nil {
+		return nil, err
+	}
+	sq := q.storage(ids)
+	if err := g.c.applyConsent(ctx, q, &sq); err != nil {
+		return nil, err
+	}
+	rows, err := g.c.db.Messages(ctx, sq)
 	if err != nil {
 		return nil, err
 	}
@@ -109,8 +119,8 @@ type GroupQuery struct {
 	// IncludeSyncGroups adds device-sync groups when ConversationType is 0.
 	IncludeSyncGroups bool
 	// ConsentStates keeps the conversations with one of these consent
-	// states; nil means any for FindGroups, and allowed and unknown for
-	// ListConversations (libxmtp's bindings' default).
+	// states; empty means allowed and unknown (libxmtp's default, so
+	// denied conversations are left out unless asked for).
 	ConsentStates []ConsentState
 	// MembershipStates keeps the groups with one of these local membership
 	// states; nil means any.
@@ -172,6 +182,7 @@ func (c *Client) FindGroups(ctx context.Context, q *GroupQuery) ([]*Group, error
 	if q == nil {
 		q = &GroupQuery{}
 	}
+	q = withDefaultConsent(q)
 	rows, err := c.db.FindGroups(ctx, q.storage())
 	if err != nil {
 		return nil, err
@@ -205,9 +216,7 @@ func (c *Client) ListConversations(ctx context.Context, q *GroupQuery) ([]Conver
 	if q != nil {
 		qq = *q
 	}
-	if qq.ConsentStates == nil {
-		qq.ConsentStates = defaultConsent
-	}
+	qq = *withDefaultConsent(&qq)
 	rows, err := c.db.FindGroups(ctx, qq.storage())
 	if err != nil {
 		return nil, err

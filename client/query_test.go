@@ -145,8 +145,13 @@ func TestConversationQueries(t *testing.T) {
 			t.Errorf("conversation %s: %+v", c.Group.ID(), c)
 		}
 	}
+	every := []ConsentState{ConsentAllowed, ConsentUnknown, ConsentDenied}
 	ids := func(q *GroupQuery) []string {
 		t.Helper()
+		if q != nil && q.ConsentStates == nil { // the cases below filter on everything else
+			qq := *q
+			qq.ConsentStates, q = every, &qq
+		}
 		gs, err := b.FindGroups(ctx, q)
 		if err != nil {
 			t.Fatal(err)
@@ -168,7 +173,8 @@ func TestConversationQueries(t *testing.T) {
 		q    *GroupQuery
 		want []string
 	}{
-		{"all", nil, []string{idDM, id2, id1}},
+		{"default hides denied", nil, []string{idDM, id1}},
+		{"all", &GroupQuery{}, []string{idDM, id2, id1}},
 		{"groups", &GroupQuery{ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP}, []string{id2, id1}},
 		{"dms", &GroupQuery{ConversationType: content.ConversationType_CONVERSATION_TYPE_DM}, []string{idDM}},
 		{"allowed", &GroupQuery{ConsentStates: []ConsentState{ConsentAllowed}}, []string{id1}},

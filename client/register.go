@@ -31,19 +31,37 @@ const (
 // inbox exists, adds the installation to it), signed by the wallet and the
 // installation. The update is verified and applied locally first. It needs
 // the Signer and is a no-op for a registered installation.
+// [Client.RegisterInstallation] also reports what was signed.
 func (c *Client) Register(ctx context.Context) error {
+	_, err := c.RegisterInstallation(ctx)
+	return err
+}
+
+// Registration is what [Client.RegisterInstallation] did.
+type Registration struct {
+	// SignatureText is the text the wallet (and the installation) signed:
+	// the signature text of the identity update that registered the
+	// installation (spec §5.3), as libxmtp's signatureText() returns it.
+	// It is "" when the installation was already registered and nothing
+	// was signed.
+	SignatureText string
+}
+
+// RegisterInstallation is [Client.Register], reporting the signature text
+// of the identity update it published.
+func (c *Client) RegisterInstallation(ctx context.Context) (Registration, error) {
 	if c.isRegistered() {
-		return nil
+		return Registration{}, nil
 	}
 	if c.signer == nil {
-		return fmt.Errorf("%w: registering needs a signer", ErrInvalidArgument)
+		return Registration{}, fmt.Errorf("%w: registering needs a signer", ErrInvalidArgument)
 	}
 	if err := c.uploadKeyPackage(ctx); err != nil {
-		return fmt.Errorf("register: %w", err)
+		return Registration{}, fmt.Errorf("register: %w", err)
 	}
 	state, err := c.InboxState(ctx, c.inbox)
 	if err != nil && !errors.Is(err, ErrInboxNotFound) {
-		return fmt.Errorf("register: %w", err)
+		return Registration{}, fmt.Errorf("register: %w", err)
 	}
 	now := uint64(c.nowNs())
 	var u *identity.UnverifiedUpdate
@@ -53,19 +71,20 @@ func (c *Client) Register(ctx context.Context) error {
 		u, err = identity.AddInstallationUpdate(c.inbox, c.signer, c.inst, now)
 	}
 	if err != nil {
-		return fmt.Errorf("register: build identity update: %w", err)
+		return Registration{}, fmt.Errorf("register: build identity update: %w", err)
 	}
 	if err := c.publishIdentityUpdate(ctx, state, u); err != nil {
-		return fmt.Errorf("register: %w", err)
+		return Registration{}, fmt.Errorf("register: %w", err)
 	}
 	c.mu.Lock()
 	c.registered = true
 	c.mu.Unlock()
+	reg := Registration{SignatureText: u.SignatureText()}
 	if err := c.saveIdentity(ctx); err != nil {
-		return fmt.Errorf("register: %w", err)
+		return reg, fmt.Errorf("register: %w", err)
 	}
 	c.log.Info("installation registered")
-	return nil
+	return reg, nil
 }
 
 // publishIdentityUpdate verifies u, applies it to state (nil for a new
@@ -116,11 +135,13 @@ func (c *Client) uploadKeyPackage(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store key package: %w", err)
 	}
+	crashPoint("keypackage.after_store")
 	_, err = c.mlsAPI.UploadKeyPackage(ctx, &mlsapi.UploadKeyPackageRequest{
 		KeyPackage: &mlsapi.KeyPackageUpload{KeyPackageTlsSerialized: kp.Encoded}, IsInboxIdCredential: true})
 	if err != nil {
 		return fmt.Errorf("upload key package: %w", err)
 	}
+	crashPoint("keypackage.after_upload")
 	now := c.now()
 	if err := c.db.MarkKeyPackageUploaded(ctx, id, now.UnixNano(), now.Add(keyPackageRetention).UnixNano()); err != nil {
 		return err

@@ -116,8 +116,10 @@ func startStream[T any](ctx context.Context, c *Client, workers ...func(ctx cont
 
 // Stream streams the group's messages from now on (those processed after
 // its current cursor): application messages, our own once they come back,
-// and membership-change records, each once, in the group's order.
-func (g *Group) Stream(ctx context.Context) (*Stream[Message], error) {
+// and membership-change records, each once, in the group's order. The
+// messages of denied inboxes are left out unless an opts (at most one is
+// read; its conversation filters do not apply) sets IncludeDeniedSenders.
+func (g *Group) Stream(ctx context.Context, opts ...*StreamOptions) (*Stream[Message], error) {
 	row, err := g.c.db.Group(ctx, g.id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, ErrGroupNotFound
@@ -125,6 +127,11 @@ func (g *Group) Stream(ctx context.Context) (*Stream[Message], error) {
 		return nil, err
 	}
 	f := &groupFollower{c: g.c, cursors: map[string]uint64{string(g.id): row.Cursor}}
+	if len(opts) > 0 {
+		f.consent = g.c.streamConsent(opts[0], false)
+	} else {
+		f.consent = g.c.streamConsent(nil, false)
+	}
 	return startStream(ctx, g.c, f.run)
 }
 
@@ -138,8 +145,12 @@ type StreamOptions struct {
 	// ConsentStates keeps, of the conversations existing when the stream
 	// starts, those with one of these states (nil: allowed and unknown).
 	// Conversations created or joined later are always included, as in
-	// libxmtp.
+	// libxmtp. A conversation denied while the stream runs is hidden from
+	// then on unless ConsentDenied is listed.
 	ConsentStates []ConsentState
+	// IncludeDeniedSenders keeps the messages of inboxes whose consent is
+	// denied, which streams drop otherwise (libxmtp keeps them).
+	IncludeDeniedSenders bool
 }
 
 func (o *StreamOptions) wants(t content.ConversationType) bool {
@@ -176,7 +187,7 @@ func (c *Client) StreamAllMessages(ctx context.Context, opts *StreamOptions) (*S
 		}
 	}
 	sub := c.events.subscribe()
-	f.newGroups, f.filter = sub.ch, opts.wants
+	f.newGroups, f.filter, f.consent = sub.ch, opts.wants, c.streamConsent(opts, true)
 	s, err := startStream(ctx, c, func(ctx context.Context, emit func(Message) error) {
 		defer c.events.unsubscribe(sub)
 		f.run(ctx, emit)
@@ -231,6 +242,8 @@ type groupFollower struct {
 	cursors   map[string]uint64
 	newGroups <-chan *Group
 	filter    func(content.ConversationType) bool
+	// consent hides messages by consent (nil: hides nothing).
+	consent *consentFilter
 }
 
 func (f *groupFollower) run(ctx context.Context, emit func(Message) error) {
@@ -337,6 +350,9 @@ func (f *groupFollower) receive(ctx context.Context, emit func(Message) error) (
 		f.cursors[gid] = v1.GetId()
 		progressed = true
 		for _, m := range msgs {
+			if f.consent.hides(ctx, &m) {
+				continue
+			}
 			if err := emit(m); err != nil {
 				return progressed, err
 			}

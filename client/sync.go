@@ -126,15 +126,18 @@ func (c *Client) processEnvelopes(ctx context.Context, st *groupState, envs []*m
 			st.broken = true
 			return false, err
 		}
+		crashPoint("sync.message_processed")
 		if stop {
 			stopped = true
 			break
 		}
 		st.row.Cursor = v1.GetId()
 	}
+	crashPoint("sync.before_save")
 	if err := c.saveState(ctx, st, b.p); err != nil {
 		return false, err
 	}
+	crashPoint("sync.after_save")
 	for _, in := range b.committed {
 		if err := c.runPostCommit(ctx, st, in); err != nil {
 			return stopped, err
@@ -157,18 +160,23 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 		b.p.Confirmations = append(b.p.Confirmations, storage.MessageConfirmation{ID: own.messageID,
 			DeliveryStatus: int16(StatusPublished), Cursor: v1.GetId(), SentAtNs: int64(v1.GetCreatedNs())})
 		b.p.DeleteIntents = append(b.p.DeleteIntents, own.intentID)
-		return false, nil
+		return false, c.ownMessageEffects(ctx, st, own.messageID, &b.p)
 	}
 	if !st.mls.Active() {
 		return true, nil
 	}
-	out, merged, err := c.processMLS(st, v1)
+	probe := probeFork(st, data)
+	out, merged, err := c.processMLS(ctx, st, v1)
 	if watch != nil {
 		watch(v1.GetId(), data, merged)
 	}
 	if errors.Is(err, mls.ErrNotMember) {
 		return true, nil
 	}
+	if fe := (*IdentityFetchError)(nil); errors.As(err, &fe) {
+		return false, err // retryable: the commit is processed again next sync
+	}
+	c.recordFork(ctx, st, v1, probe, merged, err, b)
 	if isOwn {
 		delete(st.own, key)
 		if err := c.ownCommitProcessed(ctx, st, own, v1.GetId(), merged, b); err != nil {
@@ -180,6 +188,9 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 	if err != nil {
 		log.Warn("group message dropped", "err", err)
 		return false, nil
+	}
+	if out, err = c.messageEffects(ctx, st, out, &b.p); err != nil {
+		return false, err
 	}
 	b.p.Messages = append(b.p.Messages, out...)
 	return false, nil
@@ -227,7 +238,7 @@ func (c *Client) dropLostCommits(st *groupState, b *pageBatch) {
 
 // processMLS decrypts and applies one message. It returns the messages to
 // store and whether it merged a commit.
-func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
+func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
 	id := v1.GetId()
 	msg, err := mls.ParseMLSMessage(v1.GetData())
 	if err != nil {
@@ -245,7 +256,7 @@ func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]stora
 	}
 	switch pm.ContentType {
 	case mls.ContentTypeCommit:
-		return c.applyCommit(st, pm, v1)
+		return c.applyCommit(ctx, st, pm, v1)
 	case mls.ContentTypeApplication:
 		m, err := c.applicationMessage(st, pm, v1)
 		if err != nil {
@@ -264,14 +275,14 @@ func (c *Client) processMLS(st *groupState, v1 *mlsapi.GroupMessage_V1) ([]stora
 
 // applyCommit validates a staged commit, merges it, and returns its
 // membership-change record, if it changed members or metadata.
-func (c *Client) applyCommit(st *groupState, pm *mls.ProcessedMessage, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
+func (c *Client) applyCommit(ctx context.Context, st *groupState, pm *mls.ProcessedMessage, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
 	id := v1.GetId()
 	sc := pm.Commit
 	committer, inst, err := c.committer(pm)
 	if err != nil {
 		return nil, false, &MessageError{Cursor: id, Reason: "commit rejected", Err: err}
 	}
-	old, next, err := c.checkCommit(st, sc, committer)
+	old, next, err := c.checkCommit(ctx, st, sc, committer)
 	if err != nil {
 		return nil, false, &MessageError{Cursor: id, Reason: "commit rejected", Err: err}
 	}
@@ -315,17 +326,19 @@ func (c *Client) committer(pm *mls.ProcessedMessage) (identity.InboxID, []byte, 
 // change must leave valid XMTP extensions, keep the immutable metadata,
 // never lower a member's sequence id, and pass the group's permissions for
 // the committer (policy.Evaluate: members added and removed, metadata,
-// admins, permissions). It returns the extensions before and after (equal
-// when unchanged).
-//
-// TODO(issue 4): the expected-installation diff and credential checks
-// against association state (xmtp-groups.md §4 steps 10–13).
-func (c *Client) checkCommit(st *groupState, sc *mls.StagedCommit, committer identity.InboxID) (*GroupExtensions, *GroupExtensions, error) {
+// admins, permissions); its leaf changes and credentials must match the
+// members' identity state (checkCommitIdentity, xmtp-groups.md §4 steps
+// 10–13), which also names the actor the permissions apply to. It returns
+// the extensions before and after (equal when unchanged).
+func (c *Client) checkCommit(ctx context.Context, st *groupState, sc *mls.StagedCommit, committer identity.InboxID) (*GroupExtensions, *GroupExtensions, error) {
 	if len(sc.PSKs) > 0 {
 		return nil, nil, errors.New("pre-shared key proposals are not allowed")
 	}
 	old, err := parseGroupExtensions(st.mls.Extensions())
 	if err != nil {
+		return nil, nil, err
+	}
+	if committer, err = c.checkCommitIdentity(ctx, st, sc, old); err != nil {
 		return nil, nil, err
 	}
 	if !sc.ExtensionsChanged {
@@ -406,6 +419,7 @@ func (c *Client) applicationMessage(st *groupState, pm *mls.ProcessedMessage, v1
 		Cursor: v1.GetId(), InsertedNs: c.nowNs()}
 	t := ec.GetType()
 	m.AuthorityID, m.TypeID, m.VersionMajor, m.VersionMinor = t.GetAuthorityId(), t.GetTypeId(), t.GetVersionMajor(), t.GetVersionMinor()
+	m.ReferenceID = referenceIDOf(&ec)
 	// SenderLeaf is the sender's leaf in the message's own epoch; the
 	// current tree may have given that index to someone else since.
 	leaf := pm.SenderLeaf

@@ -64,6 +64,7 @@ func (c *Client) SyncWelcomes(ctx context.Context) ([]*Group, error) {
 		}
 	}
 	if seen > 0 {
+		crashPoint("welcome.before_rotate")
 		if err := c.RotateKeyPackage(ctx); err != nil {
 			return joined, err
 		}
@@ -193,10 +194,12 @@ func (c *Client) storeJoined(ctx context.Context, g *mls.Group, ext *GroupExtens
 		m.SentAtNs, m.Cursor = int64(w.GetCreatedNs()), cursor
 		msgs = append(msgs, *m)
 	}
+	crashPoint("welcome.before_store")
 	inserted, err := c.db.InsertGroup(ctx, row, msgs, welcomeCursorTopic, id)
 	if err != nil {
 		return nil, err
 	}
+	crashPoint("welcome.after_store")
 	if !inserted {
 		return c.rejoin(ctx, g, row)
 	}
@@ -243,13 +246,20 @@ func (c *Client) welcomeConsent(ctx context.Context, row storage.ClientGroup, st
 func (c *Client) rejoin(ctx context.Context, g *mls.Group, row storage.ClientGroup) (*Group, error) {
 	rejoined := false
 	err := c.withGroup(ctx, row.GroupID, func(ctx context.Context, st *groupState) error {
-		if st.mls.Active() || row.Cursor <= st.row.Cursor {
+		// A welcome of a later epoch into a group we are still in is a
+		// re-add ending a fork (xmtp-groups.md §10).
+		readd := st.mls.Active() && g.Epoch() > st.mls.Epoch()
+		if !readd && (st.mls.Active() || row.Cursor <= st.row.Cursor) {
 			return nil
 		}
 		st.mls, st.row.Cursor, st.row.Active = g, row.Cursor, true
 		st.own = map[string]ownPayload{}
 		if err := c.saveState(ctx, st, storage.GroupProgress{}); err != nil {
 			return err
+		}
+		if readd {
+			rejoined = true
+			return c.readdWelcome(ctx, st)
 		}
 		if err := c.db.SetGroupMembershipState(ctx, row.GroupID, int16(MembershipAllowed)); err != nil {
 			return err

@@ -111,6 +111,18 @@ func (sc *StagedCommit) EpochAuthenticator() []byte {
 	return slices.Clone(sc.next.secrets.epochAuthenticator)
 }
 
+// Leaf returns the leaf at index l in the ratchet tree of the epoch the
+// commit creates (after its proposals and UpdatePath: for the committer,
+// the leaf its UpdatePath installed), or nil when l is blank there or the
+// commit removes us (no new epoch is computed). It shares memory with the
+// staged state: read it, never modify it.
+func (sc *StagedCommit) Leaf(l LeafIndex) *LeafNode {
+	if sc.next == nil {
+		return nil
+	}
+	return sc.next.tree.leaf(l)
+}
+
 // pendingCommit is our own commit awaiting the delivery service.
 type pendingCommit struct {
 	staged *StagedCommit

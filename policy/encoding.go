@@ -1,11 +1,12 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
-	"math"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"mlsbridge/policy/prost"
 )
 
 // Field numbers of xmtp.mls.message_contents.GroupMutablePermissionsV1 and
@@ -29,10 +30,6 @@ const (
 
 	fieldConditionPolicies = 1 // AndCondition/AnyCondition.policies
 )
-
-// recursionLimit is prost's RECURSION_LIMIT: libxmtp refuses messages
-// nested deeper, and so must we.
-const recursionLimit = 100
 
 // wireBase returns the protobuf enum number of b in a policy of kind k
 // (xmtp-groups §3.1): membership and metadata number ALLOW 1, DENY 2,
@@ -125,19 +122,23 @@ func appendRule(b []byte, r rule, k kind) []byte {
 
 // Unmarshal decodes the payload of GroupContext extension 0xFF02. It
 // accepts exactly what libxmtp accepts: the bytes are parsed with prost's
-// rules (a wrong wire type on a known field is an error, not an unknown
-// field; nesting deeper than 100 messages is an error; strings must be
-// UTF-8; unknown fields are skipped; a repeated singular message merges)
-// and then checked as libxmtp converts them (every non-map policy present,
-// every kind set, every base number defined for its kind, no empty
-// condition). This strictness matters: the extension is decoded on every
-// commit, and a commit one member decodes and another rejects would fork
-// the group.
+// rules (package [prost]: a wrong wire type on a known field is an error,
+// not an unknown field; nesting deeper than 100 messages is an error;
+// strings must be UTF-8; unknown fields are skipped; a repeated singular
+// message merges) and then checked as libxmtp converts them (every non-map
+// policy present, every kind set, every base number defined for its kind,
+// no empty condition). This strictness matters: the extension is decoded
+// on every commit, and a commit one member decodes and another rejects
+// would fork the group.
 //
 // Any failure is a *[DecodeError].
 func Unmarshal(b []byte) (PolicySet, error) {
 	var root rawRoot
-	if err := decodeFields(b, recursionLimit, root.mergeField); err != nil {
+	if err := prost.Decode(b, root.mergeField); err != nil {
+		var pe *prost.Error
+		if errors.As(err, &pe) {
+			return PolicySet{}, &DecodeError{Reason: pe.Reason}
+		}
 		return PolicySet{}, err
 	}
 	if root.policies == nil {
@@ -164,134 +165,17 @@ type rawPolicy struct {
 	subs []*rawPolicy
 }
 
-// fieldMerger merges one field, whose key is already read, from b and
-// returns the bytes it consumed. ctx is prost's recursion budget.
-type fieldMerger func(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error)
-
-// decodeFields runs merge over every field of a message body.
-func decodeFields(b []byte, ctx int, merge fieldMerger) error {
-	for len(b) > 0 {
-		num, typ, n, err := consumeKey(b)
-		if err != nil {
-			return err
-		}
-		b = b[n:]
-		m, err := merge(num, typ, b, ctx)
-		if err != nil {
-			return err
-		}
-		b = b[m:]
-	}
-	return nil
-}
-
-// consumeKey reads a field key as prost's decode_key does.
-func consumeKey(b []byte) (protowire.Number, protowire.Type, int, error) {
-	v, n := protowire.ConsumeVarint(b)
-	if n < 0 {
-		return 0, 0, 0, decodeErrorf("invalid varint")
-	}
-	if v > math.MaxUint32 {
-		return 0, 0, 0, decodeErrorf("invalid key value: %d", v)
-	}
-	typ := protowire.Type(v & 7)
-	if typ > protowire.Fixed32Type {
-		return 0, 0, 0, decodeErrorf("invalid wire type value: %d", typ)
-	}
-	num := protowire.Number(uint32(v) >> 3)
-	if num < 1 {
-		return 0, 0, 0, decodeErrorf("invalid tag value: 0")
-	}
-	return num, typ, n, nil
-}
-
-// consumeLength reads a length prefix and checks the bytes are there.
-func consumeLength(b []byte) (body []byte, n int, err error) {
-	l, m := protowire.ConsumeVarint(b)
-	if m < 0 {
-		return nil, 0, decodeErrorf("invalid varint")
-	}
-	if l > uint64(len(b)-m) {
-		return nil, 0, decodeErrorf("buffer underflow")
-	}
-	return b[m : m+int(l)], m + int(l), nil
-}
-
-// mergeMessage is prost's message::merge: a length-delimited field whose
-// body is decoded with one less level of recursion budget.
-func mergeMessage(typ protowire.Type, b []byte, ctx int, merge fieldMerger) (int, error) {
-	if typ != protowire.BytesType {
-		return 0, decodeErrorf("invalid wire type: %d (expected length-delimited)", typ)
-	}
-	if ctx == 0 {
-		return 0, decodeErrorf("recursion limit reached")
-	}
-	body, n, err := consumeLength(b)
-	if err != nil {
-		return 0, err
-	}
-	return n, decodeFields(body, ctx-1, merge)
-}
-
-// skipField is prost's skip_field for unknown fields.
-func skipField(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error) {
-	if ctx == 0 {
-		return 0, decodeErrorf("recursion limit reached")
-	}
-	switch typ {
-	case protowire.VarintType:
-		_, n := protowire.ConsumeVarint(b)
-		if n < 0 {
-			return 0, decodeErrorf("invalid varint")
-		}
-		return n, nil
-	case protowire.Fixed64Type, protowire.Fixed32Type:
-		size := 8
-		if typ == protowire.Fixed32Type {
-			size = 4
-		}
-		if len(b) < size {
-			return 0, decodeErrorf("buffer underflow")
-		}
-		return size, nil
-	case protowire.BytesType:
-		_, n, err := consumeLength(b)
-		return n, err
-	case protowire.StartGroupType:
-		total := 0
-		for {
-			inner, innerTyp, n, err := consumeKey(b[total:])
-			if err != nil {
-				return 0, err
-			}
-			total += n
-			if innerTyp == protowire.EndGroupType {
-				if inner != num {
-					return 0, decodeErrorf("unexpected end group tag")
-				}
-				return total, nil
-			}
-			m, err := skipField(inner, innerTyp, b[total:], ctx-1)
-			if err != nil {
-				return 0, err
-			}
-			total += m
-		}
-	}
-	return 0, decodeErrorf("unexpected end group tag")
-}
-
-func (r *rawRoot) mergeField(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error) {
+func (r *rawRoot) mergeField(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
 	if num != fieldPermissionsPolicies {
-		return skipField(num, typ, b, ctx)
+		return prost.Skip(num, typ, b, depth)
 	}
 	if r.policies == nil {
 		r.policies = &rawSet{}
 	}
-	return mergeMessage(typ, b, ctx, r.policies.mergeField)
+	return prost.Message(typ, b, depth, r.policies.mergeField)
 }
 
-func (s *rawSet) mergeField(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error) {
+func (s *rawSet) mergeField(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
 	var slot **rawPolicy
 	switch num {
 	case fieldAddMember:
@@ -305,50 +189,31 @@ func (s *rawSet) mergeField(num protowire.Number, typ protowire.Type, b []byte, 
 	case fieldUpdatePermissions:
 		slot = &s.updatePerms
 	case fieldUpdateMetadata:
-		return s.mergeMapEntry(b, ctx)
+		return s.mergeMapEntry(b, depth)
 	default:
-		return skipField(num, typ, b, ctx)
+		return prost.Skip(num, typ, b, depth)
 	}
 	if *slot == nil {
 		*slot = &rawPolicy{}
 	}
-	return mergeMessage(typ, b, ctx, (*slot).mergeField)
+	return prost.Message(typ, b, depth, (*slot).mergeField)
 }
 
-// mergeMapEntry is prost's map merge. Like prost it does not check the
-// entry's wire type: whatever the key says, a length-prefixed entry
-// follows. A missing key is "", a missing value an unset policy; a
-// repeated key replaces the earlier entry.
-func (s *rawSet) mergeMapEntry(b []byte, ctx int) (int, error) {
-	if ctx == 0 {
-		return 0, decodeErrorf("recursion limit reached")
-	}
-	body, n, err := consumeLength(b)
-	if err != nil {
-		return 0, err
-	}
+// mergeMapEntry is prost's map merge ([prost.MapEntry]: the entry's wire
+// type is not checked). A missing key is "", a missing value an unset
+// policy; a repeated key replaces the earlier entry.
+func (s *rawSet) mergeMapEntry(b []byte, depth int) (int, error) {
 	var key string
 	val := &rawPolicy{}
-	err = decodeFields(body, ctx-1, func(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error) {
-		switch num {
-		case fieldMapKey:
-			if typ != protowire.BytesType {
-				return 0, decodeErrorf("invalid wire type: %d (expected length-delimited)", typ)
-			}
-			v, n, err := consumeLength(b)
-			if err != nil {
-				return 0, err
-			}
-			if !utf8.Valid(v) {
-				return 0, decodeErrorf("invalid string value: data is not UTF-8 encoded")
-			}
-			key = string(v)
-			return n, nil
-		case fieldMapValue:
-			return mergeMessage(typ, b, ctx, val.mergeField)
-		}
-		return skipField(num, typ, b, ctx)
-	})
+	n, err := prost.MapEntry(b, depth,
+		func(_ protowire.Number, typ protowire.Type, b []byte, _ int) (int, error) {
+			k, n, err := prost.String(typ, b)
+			key = k
+			return n, err
+		},
+		func(_ protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
+			return prost.Message(typ, b, depth, val.mergeField)
+		})
 	if err != nil {
 		return 0, err
 	}
@@ -362,40 +227,37 @@ func (s *rawSet) mergeMapEntry(b []byte, ctx int) (int, error) {
 // mergeField merges one field of a policy message. As in prost's oneof
 // merge, a field of the variant already set merges into it, and any other
 // variant replaces it.
-func (p *rawPolicy) mergeField(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error) {
+func (p *rawPolicy) mergeField(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
 	switch num {
 	case fieldBase:
-		if typ != protowire.VarintType {
-			return 0, decodeErrorf("invalid wire type: %d (expected varint)", typ)
+		v, n, err := prost.Int32(typ, b) // prost truncates to i32
+		if err != nil {
+			return 0, err
 		}
-		v, n := protowire.ConsumeVarint(b)
-		if n < 0 {
-			return 0, decodeErrorf("invalid varint")
-		}
-		*p = rawPolicy{kind: fieldBase, base: int32(v)} // prost truncates to i32
+		*p = rawPolicy{kind: fieldBase, base: v}
 		return n, nil
 	case fieldAnd, fieldAny:
 		if p.kind == int(num) {
-			return mergeMessage(typ, b, ctx, p.mergeCondition)
+			return prost.Message(typ, b, depth, p.mergeCondition)
 		}
 		fresh := rawPolicy{kind: int(num)}
-		n, err := mergeMessage(typ, b, ctx, fresh.mergeCondition)
+		n, err := prost.Message(typ, b, depth, fresh.mergeCondition)
 		if err != nil {
 			return 0, err
 		}
 		*p = fresh
 		return n, nil
 	}
-	return skipField(num, typ, b, ctx)
+	return prost.Skip(num, typ, b, depth)
 }
 
 // mergeCondition merges one field of an AndCondition or AnyCondition.
-func (p *rawPolicy) mergeCondition(num protowire.Number, typ protowire.Type, b []byte, ctx int) (int, error) {
+func (p *rawPolicy) mergeCondition(num protowire.Number, typ protowire.Type, b []byte, depth int) (int, error) {
 	if num != fieldConditionPolicies {
-		return skipField(num, typ, b, ctx)
+		return prost.Skip(num, typ, b, depth)
 	}
 	sub := &rawPolicy{}
-	n, err := mergeMessage(typ, b, ctx, sub.mergeField)
+	n, err := prost.Message(typ, b, depth, sub.mergeField)
 	if err != nil {
 		return 0, err
 	}

@@ -62,3 +62,15 @@ func (c *ClientDB) Consent(ctx context.Context, entityType int16, entities []str
 	}
 	return out, nil
 }
+
+// ConsentEntitiesInState returns the entities of entityType whose stored
+// state is state.
+func (c *ClientDB) ConsentEntitiesInState(ctx context.Context, entityType, state int16) ([]string, error) {
+	var out []string
+	err := c.db(ctx).Model(&clientConsentRow{}).Where("entity_type = ? AND state = ?", entityType, state).
+		Order("entity").Pluck("entity", &out).Error
+	if err != nil {
+		return nil, fmt.Errorf("storage: read consent: %w", err)
+	}
+	return out, nil
+}

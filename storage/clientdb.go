@@ -38,6 +38,8 @@ const clientVersionsTable = "client_schema_versions"
 var clientMigrations = []migration{
 	{1, "client tables: identity, key packages, groups, messages, cursors", clientMigrate1},
 	{2, "client intents, consent, installation checks, message cursor index", clientMigrate2},
+	{3, "message references, pending removals, message deletions, pending leave flag", clientMigrate3},
+	{4, "local and remote commit logs, group fork state", clientMigrate4},
 }
 
 // ClientSchemaVersion is the client schema version this binary creates and

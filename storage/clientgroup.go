@@ -138,6 +138,23 @@ type GroupProgress struct {
 	Intents []*ClientIntent
 	// DeleteIntents are the ids of intents to delete.
 	DeleteIntents []int64
+	// PendingRemoveDone are inboxes dropped from the group's
+	// pending-removal list; PendingRemoves are then recorded (an inbox
+	// listed already keeps its row).
+	PendingRemoveDone []string
+	PendingRemoves    []PendingRemove
+	// Deletions are message deletions to record (an id recorded already
+	// keeps its row).
+	Deletions []MessageDeletion
+	// MembershipState, when not 0, becomes the group's local membership
+	// state; PendingLeaveRequest, when not nil, its
+	// has-pending-leave-request flag.
+	MembershipState     int16
+	PendingLeaveRequest *bool
+	// CommitLog are rows to append to the local commit log; MaybeForked,
+	// when not empty, flags the group as maybe forked with these details.
+	CommitLog   []ClientCommitLogEntry
+	MaybeForked string
 }
 
 // SaveGroupProgress writes a group's new MLS state and cursor with the
@@ -170,6 +187,12 @@ func (c *ClientDB) SaveGroupProgress(ctx context.Context, p GroupProgress) error
 			return err
 		}
 		if err := confirmMessages(tx, p.Confirmations); err != nil {
+			return err
+		}
+		if err := saveRelations(tx, &p); err != nil {
+			return err
+		}
+		if err := saveForkProgress(tx, p); err != nil {
 			return err
 		}
 		if err := putIntents(tx, p.Intents); err != nil {
@@ -212,7 +235,7 @@ func (c *ClientDB) updateGroup(ctx context.Context, groupID []byte, upd map[stri
 // never reached the network).
 func (c *ClientDB) DeleteGroup(ctx context.Context, groupID []byte) error {
 	err := c.db(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, m := range []any{&clientMessageRow{}, &clientIntentRow{}, &clientGroupRow{}} {
+		for _, m := range []any{&clientMessageRow{}, &clientIntentRow{}, &pendingRemoveRow{}, &messageDeletionRow{}, &clientGroupRow{}} {
 			if err := tx.Where("group_id = ?", groupID).Delete(m).Error; err != nil {
 				return err
 			}

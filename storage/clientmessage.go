@@ -31,6 +31,9 @@ type ClientMessage struct {
 	// Cursor is the node id of the group message, 0 until known.
 	Cursor     uint64
 	InsertedNs int64
+	// ReferenceID is the id of the message a reply, reaction or deletion
+	// refers to (hex-decoded from its content); nil for other messages.
+	ReferenceID []byte
 }
 
 type clientMessageRow struct {
@@ -49,6 +52,7 @@ type clientMessageRow struct {
 	IdempotencyKey     string
 	Cursor             int64
 	InsertedNs         int64
+	ReferenceID        []byte
 }
 
 func (clientMessageRow) TableName() string { return "messages" }
@@ -57,14 +61,14 @@ func messageRow(m *ClientMessage) clientMessageRow {
 	return clientMessageRow{ID: m.ID, GroupID: m.GroupID, SentAtNs: m.SentAtNs, Kind: m.Kind, DeliveryStatus: m.DeliveryStatus,
 		SenderInboxID: m.SenderInboxID, SenderInstallation: m.SenderInstallation, AuthorityID: m.AuthorityID, TypeID: m.TypeID,
 		VersionMajor: int32(m.VersionMajor), VersionMinor: int32(m.VersionMinor), Content: nonNil(m.Content),
-		IdempotencyKey: m.IdempotencyKey, Cursor: clampID(m.Cursor), InsertedNs: m.InsertedNs}
+		IdempotencyKey: m.IdempotencyKey, Cursor: clampID(m.Cursor), InsertedNs: m.InsertedNs, ReferenceID: m.ReferenceID}
 }
 
 func (r *clientMessageRow) model() ClientMessage {
 	return ClientMessage{ID: r.ID, GroupID: r.GroupID, SentAtNs: r.SentAtNs, Kind: r.Kind, DeliveryStatus: r.DeliveryStatus,
 		SenderInboxID: r.SenderInboxID, SenderInstallation: r.SenderInstallation, AuthorityID: r.AuthorityID, TypeID: r.TypeID,
 		VersionMajor: uint32(r.VersionMajor), VersionMinor: uint32(r.VersionMinor), Content: r.Content, IdempotencyKey: r.IdempotencyKey,
-		Cursor: uint64(r.Cursor), InsertedNs: r.InsertedNs}
+		Cursor: uint64(r.Cursor), InsertedNs: r.InsertedNs, ReferenceID: r.ReferenceID}
 }
 
 // MessageConfirmation marks our message ID as seen back on the network:
@@ -242,4 +246,17 @@ func (c *ClientDB) LastMessages(ctx context.Context, groupIDs [][]byte, kind int
 		out[string(rows[i].GroupID)] = rows[i].model()
 	}
 	return out, nil
+}
+
+// DeleteExpiredMessages deletes the published application messages
+// (kind 1, delivery status 2) of group groupID sent after fromNs whose
+// sent time plus inNs is at or before nowNs (xmtp-groups.md §9), and
+// returns how many it deleted.
+func (c *ClientDB) DeleteExpiredMessages(ctx context.Context, groupID []byte, fromNs, inNs, nowNs int64) (int64, error) {
+	res := c.db(ctx).Where("group_id = ? AND kind = 1 AND delivery_status = 2 AND sent_at_ns > ? AND sent_at_ns <= ?",
+		groupID, fromNs, nowNs-inNs).Delete(&clientMessageRow{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("storage: delete expired messages: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }

@@ -46,6 +46,7 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := flag.NewFlagSet("bridge client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	level := fs.String("log-level", "warn", "log level: debug, info, warn or error")
+	seats := addSeatFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -60,6 +61,9 @@ func runClient(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	s := newClientSession(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl})), stdout)
 	defer s.close()
+	if seats.enabled() {
+		return seats.serve(ctx, s, stdin, stdout, stderr)
+	}
 	return s.serve(ctx, stdin)
 }
 
@@ -81,6 +85,8 @@ type clientSession struct {
 type sessionClient struct {
 	c      *client.Client
 	wallet *identity.EthereumSigner
+	// streams are the client's "stream" collectors (nil: none yet).
+	streams *streamSet
 }
 
 func newClientSession(log *slog.Logger, out io.Writer) *clientSession {
@@ -90,6 +96,7 @@ func newClientSession(log *slog.Logger, out io.Writer) *clientSession {
 // close closes every client of the session.
 func (s *clientSession) close() {
 	for name, sc := range s.clients {
+		sc.streams.stop()
 		if err := sc.c.Close(); err != nil {
 			s.log.Warn("close client", "client", name, "err", err)
 		}

@@ -198,7 +198,7 @@ func TestBridgeClientGoToGo(t *testing.T) {
 	for _, tc := range []struct{ line, op, errPart string }{
 		{`{nope`, "", "bad JSON"},
 		{`{"op":"frobnicate"}`, "frobnicate", `unknown op "frobnicate"`},
-		{`{"op":"updateName","group":"00","name":"x"}`, "updateName", "op updateName is not supported by the Go client"},
+		{`{"op":"apiStats"}`, "apiStats", "op apiStats is not supported by the Go client"},
 		{`{"op":"send","group":"$nothing.group","text":"x"}`, "send", "unresolved reference $nothing.group"},
 	} {
 		res, line := bc.send(t, tc.line)

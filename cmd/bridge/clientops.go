@@ -142,7 +142,7 @@ func opCreate(ctx context.Context, s *clientSession, cmd *command) (obj, error) 
 		return nil, fmt.Errorf("create db folder: %w", err)
 	}
 	c, err := client.New(ctx, wallet, client.Options{NodeAddress: host, DBPath: cmd.DB,
-		Logger: s.log.With("component", "client", "client", name)})
+		Logger: s.log.With("component", "client", "client", name), LeaveRequestInterval: time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +191,17 @@ func opRegister(ctx context.Context, s *clientSession, cmd *command) (obj, error
 	if err != nil {
 		return nil, err
 	}
-	if err := sc.c.Register(ctx); err != nil {
+	reg, err := sc.c.RegisterInstallation(ctx)
+	if err != nil {
 		return nil, err
 	}
-	// BUG(bridge client): client.Register does not expose the signature
-	// text it signed, so signatureText is always null.
-	return obj{{"inboxId", string(sc.c.InboxID())}, {"isRegistered", sc.c.IsRegistered()}, {"signatureText", nil}}, nil
+	// As the peer: the identity update's signature text, null when the
+	// installation was already registered (nothing signed).
+	var text any
+	if reg.SignatureText != "" {
+		text = reg.SignatureText
+	}
+	return obj{{"inboxId", string(sc.c.InboxID())}, {"isRegistered", sc.c.IsRegistered()}, {"signatureText", text}}, nil
 }
 
 func opInboxID(_ context.Context, s *clientSession, cmd *command) (obj, error) {
@@ -573,6 +578,14 @@ type messageJSON struct {
 	ContentType    *string `json:"contentType"`
 	Text           *string `json:"text,omitempty"`
 	ContentBytes   *int    `json:"contentBytes,omitempty"`
+	// Decoded reaction, reply and deletion fields (decodedMessageFields).
+	Reference        *string `json:"reference,omitempty"`
+	ReferenceInboxID *string `json:"referenceInboxId,omitempty"`
+	Action           *string `json:"action,omitempty"`
+	ReactionContent  *string `json:"content,omitempty"`
+	Schema           *string `json:"schema,omitempty"`
+	ReplyContentType *string `json:"replyContentType,omitempty"`
+	DecodeError      *string `json:"decodeError,omitempty"`
 }
 
 func messageOf(m *client.Message) messageJSON {
@@ -602,15 +615,18 @@ func messageOf(m *client.Message) messageJSON {
 	} else if len(ec.GetContent()) > 0 {
 		n := len(ec.GetContent())
 		o.ContentBytes = &n
+		decodedMessageFields(&o, ec)
 	}
 	return o
 }
 
 func findMessages(ctx context.Context, g *client.Group, cmd *command) ([]messageJSON, error) {
-	if len(cmd.ContentTypes) > 0 || len(cmd.ExcludeContentTypes) > 0 {
-		return nil, errors.New("messages: contentTypes and excludeContentTypes are not supported by the Go client")
+	types, excluded, err := contentTypeFilters(cmd)
+	if err != nil {
+		return nil, err
 	}
-	ms, err := g.FindMessages(ctx, &client.MessageQuery{Direction: client.Ascending, ExcludeSenders: inboxIDs(cmd.ExcludeSenders)})
+	ms, err := g.FindMessages(ctx, &client.MessageQuery{Direction: client.Ascending, ExcludeSenders: inboxIDs(cmd.ExcludeSenders),
+		IncludeDenied: true, ContentTypes: types, ExcludeContentTypes: excluded})
 	if err != nil {
 		return nil, err
 	}
@@ -785,10 +801,15 @@ func opWaitMessage(ctx context.Context, s *clientSession, cmd *command) (obj, er
 		return nil, err
 	}
 	if cmd.ViaStream {
-		return nil, errors.New("waitMessage: viaStream is not supported by the Go client")
+		return waitViaStream(ctx, sc, cmd)
 	}
 	var hit *messageJSON
+	via := "sync"
 	poll := func() (bool, error) {
+		if m := sc.streamedHit(cmd); m != nil { // what a stream collected, first (as the peer)
+			hit, via = m, "stream"
+			return true, nil
+		}
 		g, err := sc.group(ctx, cmd.Group)
 		if errors.Is(err, client.ErrGroupNotFound) {
 			if _, err := sc.c.SyncWelcomes(ctx); err != nil {
@@ -824,7 +845,7 @@ func opWaitMessage(ctx context.Context, s *clientSession, cmd *command) (obj, er
 	if err != nil {
 		return nil, err
 	}
-	return obj{{"message", hit}, {"via", "sync"}}, nil
+	return obj{{"message", hit}, {"via", via}}, nil
 }
 
 func opWaitGroup(ctx context.Context, s *clientSession, cmd *command) (obj, error) {

@@ -1,0 +1,388 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+
+	"mlsbridge/client"
+	"mlsbridge/commands"
+	"mlsbridge/identity"
+	"mlsbridge/plugins"
+)
+
+// item is one entry of a conversation's queue.
+type item struct {
+	// msg is a message or group-update record the streams delivered.
+	msg *client.Message
+	// joined is set when the bot joined the conversation (again).
+	joined bool
+}
+
+// convo is one conversation the bot knows: its goroutine owns every field
+// below queue, and nothing else touches them (STYLE.md §6: one goroutine
+// per group, behind a bounded queue).
+type convo struct {
+	b     *Bot
+	id    client.GroupID
+	key   string // id in lowercase hex
+	log   *slog.Logger
+	queue chan item
+
+	group   *client.Group
+	state   convState
+	active  bool                        // plugins loaded: served and still a member
+	pending map[identity.InboxID]string // leave requests: inbox → message id (hex)
+}
+
+// run is the conversation's goroutine: it starts the conversation, then
+// handles its queue until the bot closes it.
+func (c *convo) run(ctx context.Context) {
+	defer c.b.workers.Done()
+	c.guard(ctx, "start", c.start)
+	for it := range c.queue {
+		c.guard(ctx, "event", func(ctx context.Context) error { return c.process(ctx, it) })
+	}
+	c.log.Debug("conversation goroutine done")
+}
+
+// guard runs fn with the handler timeout, recovering a panic, and logs its
+// failure once.
+func (c *convo) guard(ctx context.Context, where string, fn func(ctx context.Context) error) {
+	ctx, cancel := context.WithTimeout(ctx, c.b.cfg.HandlerTimeout)
+	defer cancel()
+	err := protect(where, func() error { return fn(ctx) })
+	c.logError(where, err)
+}
+
+func (c *convo) logError(where string, err error) {
+	var pe *PanicError
+	switch {
+	case err == nil:
+	case errors.As(err, &pe):
+		c.log.Error("handler panicked", "where", pe.Where, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+	case errors.Is(err, context.Canceled) && c.b.work.Err() != nil:
+		c.log.Debug("handling cut short by shutdown", "where", where)
+	default:
+		c.log.Warn("conversation handling failed", "where", where, "error", err)
+	}
+}
+
+// start loads the conversation and the bot's decision on it, deciding when
+// there is none.
+func (c *convo) start(ctx context.Context) error {
+	g, err := c.b.client.Group(ctx, c.id)
+	if err != nil {
+		return fmt.Errorf("bot: load conversation: %w", err)
+	}
+	c.group = g
+	st, err := c.b.loadState(ctx, c.key)
+	if err != nil {
+		return err
+	}
+	if st == stateUndecided {
+		return c.decide(ctx)
+	}
+	c.state = st
+	if st == stateAccepted {
+		return c.activate(ctx, false)
+	}
+	return nil
+}
+
+// process handles one queue item.
+func (c *convo) process(ctx context.Context, it item) error {
+	if c.group == nil {
+		if err := c.start(ctx); err != nil {
+			return err
+		}
+	}
+	if it.joined && c.state == stateAccepted && !c.active {
+		return c.activate(ctx, true)
+	}
+	if it.msg == nil {
+		return nil
+	}
+	switch {
+	case c.state == stateAccepted && !c.active:
+		// Activation failed earlier (or the bot was removed): try again.
+		if err := c.activate(ctx, false); err != nil || !c.active {
+			return err
+		}
+	case c.state != stateAccepted && c.state != statePending:
+		return nil
+	}
+	info, err := c.group.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bot: group info: %w", err)
+	}
+	conv := &Conversation{b: c.b, group: c.group, info: info}
+	if it.msg.Kind == client.KindMembershipChange {
+		return c.onUpdate(ctx, conv, it.msg)
+	}
+	return c.onMessage(ctx, conv, it.msg)
+}
+
+// onMessage handles an application message.
+func (c *convo) onMessage(ctx context.Context, conv *Conversation, m *client.Message) error {
+	ev := c.b.messageEvent(conv, m)
+	if !ev.FromSelf {
+		c.b.metrics.messagesIn.Add(1)
+	}
+	if c.state == statePending {
+		if !c.b.cfg.DisableCommands {
+			c.dispatch(ctx, c.b.pendingDispatcher, ev)
+		}
+		return nil
+	}
+	blocked, err := c.blocked(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if !blocked {
+		c.deliver(ctx, ev)
+	}
+	if sameType(m.ContentType, ContentTypeLeaveRequest) && !ev.FromSelf && isMember(conv.info, ev.Sender) {
+		if _, dup := c.pending[ev.Sender]; !dup {
+			c.pending[ev.Sender] = ev.MessageID()
+			c.log.Info("member asked to leave", "inbox_id", string(ev.Sender))
+			c.deliverPending(ctx, conv)
+		}
+	}
+	return nil
+}
+
+// blocked reports whether the bot ignores the sender (consent denied:
+// !block).
+func (c *convo) blocked(ctx context.Context, ev *Event) (bool, error) {
+	if ev.FromSelf || ev.Sender == "" {
+		return false, nil
+	}
+	s, err := c.b.client.ConsentState(ctx, client.ConsentInbox, string(ev.Sender))
+	if err != nil {
+		return false, fmt.Errorf("bot: sender consent: %w", err)
+	}
+	if s == client.ConsentDenied {
+		c.log.Debug("message of a blocked member ignored", "inbox_id", string(ev.Sender))
+		return true, nil
+	}
+	return false, nil
+}
+
+// onUpdate handles a group-update record: membership, admins, metadata.
+func (c *convo) onUpdate(ctx context.Context, conv *Conversation, m *client.Message) error {
+	if c.state != stateAccepted {
+		return nil
+	}
+	evs, err := c.b.updateEvents(conv, m)
+	if err != nil {
+		c.log.Warn("group update record not readable", "message_id", m.ID.String(), "error", err)
+		return nil
+	}
+	for _, ev := range evs {
+		if ev.Type == EventMembersAdded || ev.Type == EventMembersRemoved {
+			for _, id := range ev.Members {
+				delete(c.pending, id) // removed, or added again: the request is settled
+			}
+		}
+		if ev.Type == EventMembersAdded || ev.Type == EventMembersRemoved {
+			c.log.Info("membership changed", "event", ev.Type.String(), "count", len(ev.Members), "by", string(ev.Sender))
+		}
+		if c.active {
+			c.deliver(ctx, ev)
+		}
+		if ev.Type == EventMembersRemoved && slices.Contains(ev.Members, c.b.self) {
+			c.log.Info("bot removed from conversation", "by", string(ev.Sender))
+			c.deactivate(ctx)
+		}
+	}
+	return nil
+}
+
+// deliver hands ev to the plugins, the command dispatcher (messages) and
+// the handlers, each behind its own panic recovery, so one failing does
+// not keep the others from the event.
+func (c *convo) deliver(ctx context.Context, ev *Event) {
+	c.b.metrics.events.Add(1)
+	if pe, ok := c.b.pluginEvent(ev); ok {
+		err := protect("plugins", func() error { return c.b.plugins.Handle(ctx, plugins.GroupID(c.key), pe) })
+		c.logError("plugins", err)
+	}
+	if ev.Type == EventMessage && !c.b.cfg.DisableCommands {
+		err := protect("commands", func() error { c.dispatch(ctx, c.b.dispatcher, ev); return nil })
+		c.logError("commands", err)
+	}
+	if c.b.handler != nil {
+		c.logError("handler", c.b.handler.HandleEvent(ctx, ev))
+	}
+}
+
+// deliverPending reports the whole list of members waiting to be removed.
+func (c *convo) deliverPending(ctx context.Context, conv *Conversation) {
+	ids := c.pendingMembers(conv.info)
+	if len(ids) == 0 {
+		return
+	}
+	c.deliver(ctx, &Event{Type: EventLeaveRequested, Conversation: conv, Time: c.b.now(), Members: ids})
+}
+
+// pendingMembers returns the inboxes that asked to leave and still are
+// members, sorted.
+func (c *convo) pendingMembers(info *client.GroupInfo) []identity.InboxID {
+	var out []identity.InboxID
+	for _, id := range slices.Sorted(maps.Keys(c.pending)) {
+		if isMember(info, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// loadPending rebuilds the leave requests from the stored messages
+// (xmtp-groups §7): a request stands until its sender is removed or added
+// again.
+func (c *convo) loadPending(ctx context.Context) error {
+	msgs, err := c.group.FindMessages(ctx, &client.MessageQuery{
+		ContentTypes: []string{ContentTypeLeaveRequest.TypeID, client.ContentTypeGroupUpdated.TypeID}})
+	if err != nil {
+		return fmt.Errorf("bot: load leave requests: %w", err)
+	}
+	c.pending = map[identity.InboxID]string{}
+	for i := range msgs {
+		m := &msgs[i]
+		switch {
+		case m.Kind == client.KindApplication && sameType(m.ContentType, ContentTypeLeaveRequest):
+			if m.SenderInboxID != c.b.self {
+				c.pending[m.SenderInboxID] = m.ID.String()
+			}
+		case m.Kind == client.KindMembershipChange:
+			gu, err := m.GroupUpdated()
+			if err != nil {
+				continue
+			}
+			settled := slices.Concat(updateInboxes(gu.GetAddedInboxes()), updateInboxes(gu.GetRemovedInboxes()),
+				updateInboxes(gu.GetLeftInboxes()))
+			for _, id := range settled {
+				delete(c.pending, id)
+			}
+		}
+	}
+	return nil
+}
+
+// activate starts serving the conversation: loads its plugins and its
+// leave requests, and announces EventJoined when announce is set.
+func (c *convo) activate(ctx context.Context, announce bool) error {
+	info, err := c.group.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bot: group info: %w", err)
+	}
+	if !info.Active {
+		c.log.Debug("conversation no longer has the bot")
+		return nil
+	}
+	if err := c.b.plugins.LoadGroup(ctx, plugins.GroupID(c.key)); err != nil {
+		return fmt.Errorf("bot: load plugins: %w", err)
+	}
+	c.active = true
+	if err := c.loadPending(ctx); err != nil {
+		return err
+	}
+	conv := &Conversation{b: c.b, group: c.group, info: info}
+	if announce {
+		by := info.AddedByInboxID
+		c.deliver(ctx, &Event{Type: EventJoined, Conversation: conv, Time: c.b.now(), Sender: by,
+			SenderRole: conv.Role(by), FromSelf: by == c.b.self})
+	}
+	c.deliverPending(ctx, conv)
+	return nil
+}
+
+// deactivate stops serving the conversation: its plugins stop.
+func (c *convo) deactivate(ctx context.Context) {
+	if !c.active {
+		return
+	}
+	c.active = false
+	if err := c.b.plugins.UnloadGroup(ctx, plugins.GroupID(c.key)); err != nil {
+		c.log.Warn("plugins not unloaded", "error", err)
+	}
+}
+
+// decide applies the consent policy to a conversation the bot has no
+// decision on, stores the decision and acts on it.
+func (c *convo) decide(ctx context.Context) error {
+	info, err := c.group.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("bot: group info: %w", err)
+	}
+	by := info.AddedByInboxID
+	peer, isDM := info.DMPeer(c.b.self)
+	if isDM {
+		by = peer
+	}
+	cc := c.b.cfg.Consent
+	var s convState
+	switch {
+	case by == c.b.self, cc.Mode == ConsentAllowAll, cc.trusts(by):
+		s = stateAccepted
+	case cc.Mode == ConsentAllowListed, isDM:
+		s = stateRejected
+	default:
+		s = statePending
+	}
+	if err := c.b.saveState(ctx, c.key, s, ""); err != nil {
+		return err
+	}
+	c.state = s
+	c.log.Info("conversation decided", "state", s.String(), "added_by", string(by), "dm", isDM)
+	switch s {
+	case stateAccepted:
+		c.setConsent(ctx, client.ConsentAllowed)
+		return c.activate(ctx, true)
+	case stateRejected:
+		c.setConsent(ctx, client.ConsentDenied)
+	case statePending:
+		if n := cc.PendingNotice; n != "-" {
+			if _, err := c.group.SendText(ctx, n); err != nil {
+				return fmt.Errorf("bot: pending notice: %w", err)
+			}
+			c.b.metrics.messagesOut.Add(1)
+		}
+	}
+	return nil
+}
+
+// setConsent records the client's consent for the conversation, logging a
+// failure (the bot's own decision is what counts).
+func (c *convo) setConsent(ctx context.Context, s client.ConsentState) {
+	if err := c.group.UpdateConsentState(ctx, s); err != nil {
+		c.log.Warn("conversation consent not recorded", "consent", s.String(), "error", err)
+	}
+}
+
+// decideByOperator carries out !accept or !reject.
+func (c *convo) decideByOperator(ctx context.Context, ev *Event, s convState, inv *commands.Invocation) error {
+	if s == c.state {
+		return inv.Reply(ctx, "This conversation is already "+s.String()+".")
+	}
+	if err := c.b.saveState(ctx, c.key, s, string(ev.Sender)); err != nil {
+		return err
+	}
+	c.state = s
+	c.log.Info("conversation decided by an operator", "state", s.String(), "operator", string(ev.Sender))
+	if s == stateRejected {
+		err := inv.Reply(ctx, "Rejected: I'll ignore this conversation from now on.")
+		c.setConsent(ctx, client.ConsentDenied)
+		c.deactivate(ctx)
+		return err
+	}
+	c.setConsent(ctx, client.ConsentAllowed)
+	if err := inv.Reply(ctx, "Accepted: I'm serving this conversation now. Type "+inv.Prefix()+"help for my commands."); err != nil {
+		return err
+	}
+	return c.activate(ctx, true)
+}
