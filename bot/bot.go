@@ -259,6 +259,7 @@ func (b *Bot) readMessages(s *client.Stream[client.Message]) {
 			b.streamEnded("messages", err)
 			return
 		}
+		b.log.Debug("message received", "group_id", m.GroupID.String(), "message_id", m.ID.String(), "kind", int(m.Kind))
 		if !b.route(m.GroupID, item{msg: &m}) {
 			return
 		}

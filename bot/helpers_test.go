@@ -94,7 +94,7 @@ func newUser(t *testing.T, addr, name string) *client.Client {
 		t.Fatal(err)
 	}
 	c, err := client.New(ctxT(t), w, client.Options{NodeAddress: addr, DBPath: filepath.Join(t.TempDir(), name+".db3"),
-		Logger: testLogger(t, name, slog.LevelWarn)})
+		Logger: testLogger(t, name, map[bool]slog.Level{true: slog.LevelDebug, false: slog.LevelWarn}[name == "bot"])})
 	if err != nil {
 		t.Fatalf("%s: new client: %v", name, err)
 	}
@@ -124,7 +124,7 @@ func newBot(t *testing.T, addr string, edit func(*Config)) *testBot {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	rec := &logRecorder{t: t}
-	cfg := Config{Client: c, Store: db, Logger: slog.New(slog.NewTextHandler(rec, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	cfg := Config{Client: c, Store: db, Logger: slog.New(slog.NewTextHandler(rec, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if edit != nil {
 		edit(&cfg)
 	}

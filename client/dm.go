@@ -51,6 +51,23 @@ var ErrDMWithSelf = errors.New("client: cannot start a DM with our own inbox")
 // reports whether it was made now. If peer cannot be added (no inbox, no
 // usable key package) no DM is kept and the error says why.
 func (c *Client) FindOrCreateDM(ctx context.Context, peer identity.InboxID) (g *Group, created bool, err error) {
+	return c.FindOrCreateDMWithOptions(ctx, peer, nil)
+}
+
+// DMOptions are the optional settings of a new DM (libxmtp's
+// DMMetadataOptions).
+type DMOptions struct {
+	// MessageDisappearing, when set, writes both disappearing-message
+	// attributes at creation (xmtp-groups.md §2.4, §9); nil writes neither.
+	MessageDisappearing *DisappearingSettings
+}
+
+// FindOrCreateDMWithOptions is FindOrCreateDM whose new DM (if one is made)
+// has opts' settings; opts may be nil. An existing DM is returned as it is.
+func (c *Client) FindOrCreateDMWithOptions(ctx context.Context, peer identity.InboxID, opts *DMOptions) (g *Group, created bool, err error) {
+	if opts == nil {
+		opts = &DMOptions{}
+	}
 	if g, err := c.FindDM(ctx, peer); err == nil {
 		if err := c.finishDM(ctx, g, peer); err != nil {
 			return nil, false, err
@@ -59,7 +76,7 @@ func (c *Client) FindOrCreateDM(ctx context.Context, peer identity.InboxID) (g *
 	} else if !errors.Is(err, ErrGroupNotFound) {
 		return nil, false, err
 	}
-	exts, err := newDMExtensions(c.rand, c.inbox, peer)
+	exts, err := newDMExtensions(c.rand, c.inbox, peer, opts.MessageDisappearing)
 	if err != nil {
 		return nil, false, fmt.Errorf("create dm: %w", err)
 	}
@@ -201,10 +218,10 @@ func (c *Client) discardGroup(ctx context.Context, id GroupID) error {
 
 // newDMExtensions returns the GroupContext extensions libxmtp writes for a
 // new DM (xmtp-groups.md §2.4, §6): DM metadata naming us (first) and peer,
-// empty name, description and image, no app_data, empty admin lists, a
-// fresh commit-log signer, membership {us: 0}, the DM policy set and the
-// required capabilities.
-func newDMExtensions(rand io.Reader, self, peer identity.InboxID) ([]mls.Extension, error) {
+// empty name, description and image, no app_data, the disappearing
+// settings ds when not nil, empty admin lists, a fresh commit-log signer,
+// membership {us: 0}, the DM policy set and the required capabilities.
+func newDMExtensions(rand io.Reader, self, peer identity.InboxID, ds *DisappearingSettings) ([]mls.Extension, error) {
 	if !peer.Valid() {
 		return nil, fmt.Errorf("%w: inbox id %q", ErrInvalidArgument, peer)
 	}
@@ -225,8 +242,8 @@ func newDMExtensions(rand io.Reader, self, peer identity.InboxID) ([]mls.Extensi
 		return nil, fmt.Errorf("generate commit log signer: %w", err)
 	}
 	mut, err := protoExtension(ExtensionMutableMetadata, &content.GroupMutableMetadataV1{
-		Attributes: map[string]string{AttrGroupName: "", AttrDescription: "", AttrImageURLSquare: "",
-			AttrCommitLogSigner: hex.EncodeToString(signer)},
+		Attributes: withDisappearing(map[string]string{AttrGroupName: "", AttrDescription: "", AttrImageURLSquare: "",
+			AttrCommitLogSigner: hex.EncodeToString(signer)}, ds),
 		AdminList:      &content.Inboxes{InboxIds: []string{}},
 		SuperAdminList: &content.Inboxes{InboxIds: []string{}},
 	})

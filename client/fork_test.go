@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"os"
@@ -8,8 +9,13 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"mlsbridge/identity"
 	"mlsbridge/internal/interoptest"
+	"mlsbridge/storage"
+	"mlsbridge/wire/association"
+	"mlsbridge/wire/content"
 )
 
 // copyDB copies a closed client database (with any WAL files) from src to
@@ -219,5 +225,65 @@ func TestForkReaddInterop(t *testing.T) {
 	info := p.Call(t, map[string]any{"op": "groupInfo", "client": "rd-carol", "group": gid, "sync": true})
 	if info["isActive"] != true || info["epoch"] == nil {
 		t.Fatalf("carol: %v", info)
+	}
+}
+
+// TestForkRemoteEntryRules: downloaded commit-log entries are kept only
+// when signed by the consensus key and continuing the chain (libxmtp's
+// rules); each refusal names its rule.
+func TestForkRemoteEntryRules(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, other, _ := ed25519.GenerateKey(nil)
+	gid := GroupID{1, 2, 3}
+	auth1, auth2 := []byte("epoch-1-authenticator"), []byte("epoch-2-authenticator")
+	latest := &storage.ClientRemoteCommitLogEntry{CommitSequenceID: 10, AppliedEpochNumber: 1, AppliedEpochAuthenticator: auth1}
+	applied := content.CommitResult_COMMIT_RESULT_APPLIED
+	failed := content.CommitResult_COMMIT_RESULT_WRONG_EPOCH
+	entry := func(key ed25519.PrivateKey, pe *content.PlaintextCommitLogEntry) *content.CommitLogEntry {
+		b, err := proto.Marshal(pe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &content.CommitLogEntry{SerializedCommitLogEntry: b, Signature: &association.RecoverableEd25519Signature{
+			Bytes: ed25519.Sign(key, b), PublicKey: key.Public().(ed25519.PublicKey)}}
+	}
+	next := func() *content.PlaintextCommitLogEntry {
+		return &content.PlaintextCommitLogEntry{GroupId: gid, CommitSequenceId: 11, LastEpochAuthenticator: auth1, CommitResult: applied,
+			AppliedEpochNumber: 2, AppliedEpochAuthenticator: auth2}
+	}
+	for _, tc := range []struct {
+		name  string
+		key   ed25519.PrivateKey
+		edit  func(*content.PlaintextCommitLogEntry)
+		first bool
+		rule  string
+	}{
+		{"next applied commit", priv, nil, false, ""},
+		{"first entry", priv, nil, true, ""},
+		{"failed commit keeps the epoch", priv, func(p *content.PlaintextCommitLogEntry) {
+			p.CommitResult, p.AppliedEpochNumber, p.AppliedEpochAuthenticator = failed, 1, auth1
+		}, false, ""},
+		{"other group", priv, func(p *content.PlaintextCommitLogEntry) { p.GroupId = []byte{9} }, false, "entry for another group"},
+		{"creation row", priv, func(p *content.PlaintextCommitLogEntry) { p.CommitSequenceId = 0 }, false, "no commit sequence id"},
+		{"other signer", other, nil, false, "not signed by the consensus key"},
+		{"replayed", priv, func(p *content.PlaintextCommitLogEntry) { p.CommitSequenceId = 10 }, false, "commit sequence id not after the last entry"},
+		{"broken chain", priv, func(p *content.PlaintextCommitLogEntry) { p.LastEpochAuthenticator = auth2 }, false,
+			"previous epoch authenticator does not continue the chain"},
+		{"skipped epoch", priv, func(p *content.PlaintextCommitLogEntry) { p.AppliedEpochNumber = 3 }, false, "applied epoch is not the next one"},
+		{"failed commit moved the epoch", priv, func(p *content.PlaintextCommitLogEntry) { p.CommitResult = failed }, false,
+			"failed commit changed the epoch"},
+	} {
+		pe := next()
+		if tc.edit != nil {
+			tc.edit(pe)
+		}
+		g := &forkGroup{id: gid, state: &storage.ClientForkState{CommitLogPublicKey: pub}}
+		l := latest
+		if tc.first {
+			l = nil
+		}
+		if got := skipRemoteEntry(g, l, entry(tc.key, pe), pe); got != tc.rule {
+			t.Errorf("%s: rule %q, want %q", tc.name, got, tc.rule)
+		}
 	}
 }

@@ -213,9 +213,18 @@ type GroupOptions struct {
 	// MessageDisappearing, when set, writes both disappearing-message
 	// attributes at creation (xmtp-groups.md §9); nil writes neither.
 	MessageDisappearing *DisappearingSettings
+	// Permissions, when set, is the new group's policy set (a preset's or
+	// a custom one, e.g. from [policy.CustomPolicies]); nil gives
+	// [policy.Default]. It must be a set [policy.Marshal] can encode.
+	Permissions *policy.PolicySet
 }
 
 func (o *GroupOptions) check() error {
+	if o.Permissions != nil {
+		if _, err := policy.Marshal(*o.Permissions); err != nil {
+			return fmt.Errorf("%w: permissions: %w", ErrInvalidArgument, err)
+		}
+	}
 	switch {
 	case len(o.Name) > maxGroupNameLength:
 		return fmt.Errorf("%w: group name longer than %d bytes", ErrInvalidArgument, maxGroupNameLength)
@@ -232,8 +241,8 @@ func (o *GroupOptions) check() error {
 // newGroupExtensions returns the GroupContext extensions libxmtp writes for
 // a new group (xmtp-groups.md §1.3, §2.4), in its order: immutable
 // metadata, mutable metadata (creator sole super admin, a fresh commit-log
-// signer), membership {creator: 0}, the default permissions, and the
-// required capabilities.
+// signer), membership {creator: 0}, the permissions (opts.Permissions, else
+// the default), and the required capabilities.
 func newGroupExtensions(rand io.Reader, creator identity.InboxID, opts *GroupOptions) ([]mls.Extension, error) {
 	imm, err := immutableMetadataExtension(&content.GroupMetadataV1{
 		ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP,
@@ -266,9 +275,13 @@ func newGroupExtensions(rand io.Reader, creator identity.InboxID, opts *GroupOpt
 	if err != nil {
 		return nil, err
 	}
-	permBytes, err := policy.Marshal(policy.Default())
+	perms := policy.Default()
+	if opts.Permissions != nil {
+		perms = *opts.Permissions
+	}
+	permBytes, err := policy.Marshal(perms)
 	if err != nil {
-		return nil, fmt.Errorf("%w: encode default permissions: %w", ErrInternal, err)
+		return nil, fmt.Errorf("%w: encode permissions: %w", ErrInternal, err)
 	}
 	perm := mls.Extension{Type: ExtensionGroupPermissions, Data: permBytes}
 	return []mls.Extension{imm, mut, mem, perm, requiredCapabilities()}, nil

@@ -127,11 +127,11 @@ func (g *Group) Stream(ctx context.Context, opts ...*StreamOptions) (*Stream[Mes
 		return nil, err
 	}
 	f := &groupFollower{c: g.c, cursors: map[string]uint64{string(g.id): row.Cursor}}
+	var o *StreamOptions
 	if len(opts) > 0 {
-		f.consent = g.c.streamConsent(opts[0], false)
-	} else {
-		f.consent = g.c.streamConsent(nil, false)
+		o = opts[0]
 	}
+	f.consent = g.c.streamConsent(o, false)
 	return startStream(ctx, g.c, f.run)
 }
 

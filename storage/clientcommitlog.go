@@ -270,23 +270,15 @@ func (c *ClientDB) RemoteCommitLog(ctx context.Context, groupID []byte, afterID 
 // LatestRemoteCommitLog returns the group's newest stored remote
 // commit-log entry, or ErrNotFound.
 func (c *ClientDB) LatestRemoteCommitLog(ctx context.Context, groupID []byte) (*ClientRemoteCommitLogEntry, error) {
-	rows, err := c.remoteTail(ctx, groupID)
-	if err != nil {
-		return nil, err
+	var rows []clientRemoteCommitLogRow
+	if err := c.db(ctx).Where("group_id = ?", groupID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: read remote commit log: %w", err)
 	}
 	if len(rows) == 0 {
 		return nil, ErrNotFound
 	}
 	e := rows[0].model()
 	return &e, nil
-}
-
-func (c *ClientDB) remoteTail(ctx context.Context, groupID []byte) ([]clientRemoteCommitLogRow, error) {
-	var rows []clientRemoteCommitLogRow
-	if err := c.db(ctx).Where("group_id = ?", groupID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: read remote commit log: %w", err)
-	}
-	return rows, nil
 }
 
 func idOrder(descending bool) string {

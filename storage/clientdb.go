@@ -40,6 +40,7 @@ var clientMigrations = []migration{
 	{2, "client intents, consent, installation checks, message cursor index", clientMigrate2},
 	{3, "message references, pending removals, message deletions, pending leave flag", clientMigrate3},
 	{4, "local and remote commit logs, group fork state", clientMigrate4},
+	{5, "message expiry times for disappearing messages", clientMigrate5},
 }
 
 // ClientSchemaVersion is the client schema version this binary creates and

@@ -34,6 +34,10 @@ type ClientMessage struct {
 	// ReferenceID is the id of the message a reply, reaction or deletion
 	// refers to (hex-decoded from its content); nil for other messages.
 	ReferenceID []byte
+	// ExpireAtNs is when a disappearing message expires (local clock,
+	// stamped when it is stored as published, xmtp-groups.md §9); 0 means
+	// never.
+	ExpireAtNs int64
 }
 
 type clientMessageRow struct {
@@ -53,6 +57,7 @@ type clientMessageRow struct {
 	Cursor             int64
 	InsertedNs         int64
 	ReferenceID        []byte
+	ExpireAtNs         *int64
 }
 
 func (clientMessageRow) TableName() string { return "messages" }
@@ -61,23 +66,26 @@ func messageRow(m *ClientMessage) clientMessageRow {
 	return clientMessageRow{ID: m.ID, GroupID: m.GroupID, SentAtNs: m.SentAtNs, Kind: m.Kind, DeliveryStatus: m.DeliveryStatus,
 		SenderInboxID: m.SenderInboxID, SenderInstallation: m.SenderInstallation, AuthorityID: m.AuthorityID, TypeID: m.TypeID,
 		VersionMajor: int32(m.VersionMajor), VersionMinor: int32(m.VersionMinor), Content: nonNil(m.Content),
-		IdempotencyKey: m.IdempotencyKey, Cursor: clampID(m.Cursor), InsertedNs: m.InsertedNs, ReferenceID: m.ReferenceID}
+		IdempotencyKey: m.IdempotencyKey, Cursor: clampID(m.Cursor), InsertedNs: m.InsertedNs, ReferenceID: m.ReferenceID,
+		ExpireAtNs: expireCol(m.ExpireAtNs)}
 }
 
 func (r *clientMessageRow) model() ClientMessage {
 	return ClientMessage{ID: r.ID, GroupID: r.GroupID, SentAtNs: r.SentAtNs, Kind: r.Kind, DeliveryStatus: r.DeliveryStatus,
 		SenderInboxID: r.SenderInboxID, SenderInstallation: r.SenderInstallation, AuthorityID: r.AuthorityID, TypeID: r.TypeID,
 		VersionMajor: uint32(r.VersionMajor), VersionMinor: uint32(r.VersionMinor), Content: r.Content, IdempotencyKey: r.IdempotencyKey,
-		Cursor: uint64(r.Cursor), InsertedNs: r.InsertedNs, ReferenceID: r.ReferenceID}
+		Cursor: uint64(r.Cursor), InsertedNs: r.InsertedNs, ReferenceID: r.ReferenceID, ExpireAtNs: expireOf(r.ExpireAtNs)}
 }
 
 // MessageConfirmation marks our message ID as seen back on the network:
-// its delivery status, node cursor and node time.
+// its delivery status, node cursor and node time, and its expiry time
+// (0: never), which replaces the stored one.
 type MessageConfirmation struct {
 	ID             []byte
 	DeliveryStatus int16
 	Cursor         uint64
 	SentAtNs       int64
+	ExpireAtNs     int64
 }
 
 // insertMessages stores msgs; a message whose id is stored already keeps
@@ -95,7 +103,8 @@ func insertMessages(tx *gorm.DB, msgs []ClientMessage) error {
 func confirmMessages(tx *gorm.DB, cs []MessageConfirmation) error {
 	for _, m := range cs {
 		err := tx.Model(&clientMessageRow{}).Where("id = ?", m.ID).Updates(map[string]any{
-			"delivery_status": m.DeliveryStatus, "cursor": clampID(m.Cursor), "sent_at_ns": m.SentAtNs}).Error
+			"delivery_status": m.DeliveryStatus, "cursor": clampID(m.Cursor), "sent_at_ns": m.SentAtNs,
+			"expire_at_ns": expireCol(m.ExpireAtNs)}).Error
 		if err != nil {
 			return err
 		}
@@ -138,6 +147,9 @@ type MessageQuery struct {
 	Descending bool
 	// ByInsertion orders by InsertedNs instead of SentAtNs.
 	ByInsertion bool
+	// UnexpiredAtNs, when positive, drops the messages whose ExpireAtNs is
+	// set and at or before it (expired, even if not deleted yet).
+	UnexpiredAtNs int64
 }
 
 // Messages returns the messages q selects, ordered by sent time (or
@@ -171,6 +183,9 @@ func (c *ClientDB) Messages(ctx context.Context, q MessageQuery) ([]ClientMessag
 	}
 	if len(q.ExcludeSenders) > 0 {
 		db = db.Where("sender_inbox_id NOT IN ?", q.ExcludeSenders)
+	}
+	if q.UnexpiredAtNs > 0 {
+		db = db.Where("(expire_at_ns IS NULL OR expire_at_ns > ?)", q.UnexpiredAtNs)
 	}
 	col := "sent_at_ns"
 	if q.ByInsertion {
@@ -246,17 +261,4 @@ func (c *ClientDB) LastMessages(ctx context.Context, groupIDs [][]byte, kind int
 		out[string(rows[i].GroupID)] = rows[i].model()
 	}
 	return out, nil
-}
-
-// DeleteExpiredMessages deletes the published application messages
-// (kind 1, delivery status 2) of group groupID sent after fromNs whose
-// sent time plus inNs is at or before nowNs (xmtp-groups.md §9), and
-// returns how many it deleted.
-func (c *ClientDB) DeleteExpiredMessages(ctx context.Context, groupID []byte, fromNs, inNs, nowNs int64) (int64, error) {
-	res := c.db(ctx).Where("group_id = ? AND kind = 1 AND delivery_status = 2 AND sent_at_ns > ? AND sent_at_ns <= ?",
-		groupID, fromNs, nowNs-inNs).Delete(&clientMessageRow{})
-	if res.Error != nil {
-		return 0, fmt.Errorf("storage: delete expired messages: %w", res.Error)
-	}
-	return res.RowsAffected, nil
 }

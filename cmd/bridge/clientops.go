@@ -310,22 +310,11 @@ func opNewGroup(ctx context.Context, s *clientSession, cmd *command) (obj, error
 	if err != nil {
 		return nil, err
 	}
-	if cmd.Permissions != "" && cmd.Permissions != "default" {
-		return nil, fmt.Errorf("newGroup: permissions %q is not supported by the Go client", cmd.Permissions)
+	opts, err := newGroupOptions(cmd)
+	if err != nil {
+		return nil, err
 	}
-	opts := &client.GroupOptions{}
-	if cmd.Name != nil {
-		opts.Name = *cmd.Name
-	}
-	if cmd.Description != nil {
-		opts.Description = *cmd.Description
-	}
-	var g *client.Group
-	if len(cmd.Members) == 0 {
-		g, err = sc.c.CreateGroup(ctx, opts)
-	} else {
-		g, _, err = sc.c.CreateGroupWithMembers(ctx, opts, inboxIDs(cmd.Members))
-	}
+	g, err := createNewGroup(ctx, sc, cmd, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -739,13 +728,13 @@ func opGroupInfo(ctx context.Context, s *clientSession, cmd *command) (obj, erro
 	if info.AddedByInboxID != "" {
 		addedBy = string(info.AddedByInboxID)
 	}
-	return obj{{"group", info.ID.String()}, {"name", info.Name()}, {"description", info.Description()},
+	return merge(obj{{"group", info.ID.String()}, {"name", info.Name()}, {"description", info.Description()},
 		{"admins", inboxStrings(info.Admins)}, {"superAdmins", inboxStrings(info.SuperAdmins)}, {"isActive", info.Active},
 		{"membershipState", membership}, {"creator", string(info.CreatorInboxID)},
 		{"type", conversationTypeName(info.ConversationType)}, {"epoch", strconv.FormatUint(info.Epoch, 10)},
 		{"imageUrl", info.ImageURLSquare()}, {"appData", info.AppData()}, {"disappearing", nil},
 		{"disappearingEnabled", nil}, {"consentState", consentName(consent)}, {"addedBy", addedBy},
-		{"createdAtNs", strconv.FormatInt(info.CreatedNs, 10)}, {"pausedForVersion", nil}}, nil
+		{"createdAtNs", strconv.FormatInt(info.CreatedNs, 10)}, {"pausedForVersion", nil}}, disappearingJSON(info)), nil
 }
 
 func opDM(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
@@ -756,7 +745,11 @@ func opDM(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
 	if cmd.Inbox == "" {
 		return nil, errors.New(`missing "inbox"`)
 	}
-	g, created, err := sc.c.FindOrCreateDM(ctx, identity.InboxID(cmd.Inbox))
+	opts, err := dmOptions(cmd)
+	if err != nil {
+		return nil, err
+	}
+	g, created, err := sc.c.FindOrCreateDMWithOptions(ctx, identity.InboxID(cmd.Inbox), opts)
 	if err != nil {
 		return nil, err
 	}

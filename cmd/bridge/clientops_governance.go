@@ -270,7 +270,7 @@ func permissionUpdate(a governanceArgs) (policy.PermissionUpdateType, policy.Bas
 		return t, b, "", nil
 	}
 	if a.MetadataField == nil {
-		return 0, 0, "", errors.New(`updateMetadata needs "metadataField"`)
+		return 0, 0, "", errors.New(`updateMetadata needs a metadata field ("metadataField")`)
 	}
 	f, err := lookup(peerMetadataFields, *a.MetadataField, "metadataField")
 	return t, b, f, err

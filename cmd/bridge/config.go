@@ -22,6 +22,10 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Node configures the XMTP node the bridge uses.
 	Node NodeConfig `yaml:"node"`
+	// Jobs schedules the cron jobs (jobs.go).
+	Jobs JobsConfig `yaml:"jobs"`
+	// Metrics configures /healthz and /metrics (metrics.go).
+	Metrics MetricsConfig `yaml:"metrics"`
 }
 
 // LogConfig configures log/slog output on standard error.
@@ -64,6 +68,8 @@ func (c *Config) defaults() {
 	if c.Node.Database == "" {
 		c.Node.Database = "mlsbridge-node.db"
 	}
+	c.Jobs.defaults(c.Node)
+	c.Metrics.defaults()
 }
 
 // validate returns every problem of c, joined.
@@ -83,6 +89,8 @@ func (c *Config) validate() error {
 	} else if !strings.HasPrefix(c.Node.URL, "http://") && !strings.HasPrefix(c.Node.URL, "https://") {
 		errs = append(errs, fmt.Errorf("node.url %q: want an http:// or https:// URL when node.embedded is false", c.Node.URL))
 	}
+	errs = append(errs, c.Jobs.validate()...)
+	errs = append(errs, c.Metrics.validate(os.Getenv)...)
 	return errors.Join(errs...)
 }
 

@@ -83,6 +83,13 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, start
 		log.Error("embedded node failed to start", "err", err)
 		return 1
 	}
+	ops, err := startOperations(ctx, log, cfg, nil) // nil: no bot installations yet (the bot runtime adds them)
+	if err != nil {
+		log.Error("jobs and metrics failed to start", "err", err)
+		stopNode(log, n)
+		return 1
+	}
+	ops.metrics.AddHealthCheck("node", nodeHealth(n))
 	url := "http://" + n.Addr().String()
 	fmt.Fprintf(stdout, "bridge %s: XMTP node serving at %s (libxmtp: host %s, isSecure false); Ctrl-C stops it\n", version, url, url)
 	if started != nil {
@@ -93,6 +100,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, start
 		log.Info("bridge stopping on signal")
 	case <-n.Done():
 	}
+	ops.stop()
 	return stopNode(log, n)
 }
 

@@ -77,6 +77,7 @@ func TestMainJobServesEmbeddedNode(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.yaml")
 	conf := "node:\n  embedded: true\n  listen: 127.0.0.1:0\n  database: " + filepath.Join(dir, "node.db") + "\n"
+	conf += "metrics:\n  listen: 127.0.0.1:0\n" // not the default port: tests run side by side
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

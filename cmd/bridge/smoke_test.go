@@ -113,6 +113,18 @@ func raceEnabled() bool {
 // real peer, renamed libxmtp-peer-real.mjs, behind it.
 func seatedInteropDir(t *testing.T, src, bin, alice, bob string) string {
 	t.Helper()
+	spec := ""
+	if alice != seatLibXMTP || bob != seatLibXMTP {
+		spec = "alice=" + alice + ",bob=" + bob
+	}
+	return seatedInteropDirSpec(t, src, bin, spec)
+}
+
+// seatedInteropDirSpec is seatedInteropDir for any number of clients:
+// spec is a -seat value (see parseSeating); "" leaves the real peer in
+// place (every client in libxmtp).
+func seatedInteropDirSpec(t *testing.T, src, bin, spec string) string {
+	t.Helper()
 	dst := t.TempDir()
 	entries, err := os.ReadDir(src)
 	if err != nil {
@@ -141,14 +153,14 @@ func seatedInteropDir(t *testing.T, src, bin, alice, bob string) string {
 			t.Fatal(err)
 		}
 	}
-	if alice == seatLibXMTP && bob == seatLibXMTP {
+	if spec == "" {
 		return dst
 	}
 	realPeer := filepath.Join(dst, "libxmtp-peer-real.mjs")
 	if err := os.Rename(filepath.Join(dst, "libxmtp-peer.mjs"), realPeer); err != nil {
 		t.Fatal(err)
 	}
-	args, err := json.Marshal([]string{"client", "-seat", "alice=" + alice + ",bob=" + bob, "-libxmtp-peer", realPeer})
+	args, err := json.Marshal([]string{"client", "-seat", spec, "-libxmtp-peer", realPeer})
 	if err != nil {
 		t.Fatal(err)
 	}
