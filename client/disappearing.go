@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -13,23 +14,31 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"mlsbridge/mls"
+	"mlsbridge/storage"
 	"mlsbridge/wire/content"
 )
 
-// Disappearing messages (xmtp-groups.md §9).
+// Disappearing messages (xmtp-groups.md §9), as libxmtp does them since
+// July 2025 (and in 1.9.1).
 //
 // A group's settings are its message_disappear_from_ns and
-// message_disappear_in_ns attributes; they are on when both are positive.
-// This client expires a message from what it stored: a published
-// application message sent (by the node's clock) after from_ns expires
-// in_ns after it was sent, under the group's settings at the time of the
-// sweep. Nothing is kept in memory, so a client reopened after a pause
-// deletes at once what expired meanwhile. Membership-change records, our
-// messages not yet published and failed ones never expire.
+// message_disappear_in_ns attributes; they are on when both are positive
+// (from_ns takes part in nothing else: it is not a cutoff). An application
+// message is stamped with an expiry time when it is stored as published:
+// a received one when it is processed, ours when its echo confirms it. If
+// the group's settings at that moment, in the epoch the message is
+// processed in, are on, the stamp is the local clock plus in_ns; otherwise
+// the message never expires. The stamp is stored with the message and
+// never recomputed: changing or removing the settings later changes
+// nothing for messages stored before, and a message stored before the
+// settings were switched on never expires. Membership-change records, our
+// messages not yet published and failed ones are never stamped.
 //
-// libxmtp 1.9.1 differs: it stamps each message with local time + in_ns
-// when storing it (from_ns only has to be positive), keeps that stamp if
-// the settings change later, and deletes once a second.
+// The sweep ([Client.DeleteExpiredMessages], run by the worker) deletes
+// the published application messages whose stamp is at or before now;
+// message queries hide them from then on even before the sweep. The
+// stamps live in the database, so a client reopened after a pause deletes
+// at its first sweep everything that expired meanwhile.
 
 // Default schedules of [Client.StartWorkers] (robfig/cron specs).
 const (
@@ -70,60 +79,48 @@ func disappearingOf(exts []mls.Extension) (DisappearingSettings, bool) {
 	return info.DisappearingSettings()
 }
 
+// expireAtNs is the expiry stamp of an application message stored as
+// published now in the group's current epoch: the local clock plus in_ns
+// when the group's settings are on, else 0 (never).
+func (c *Client) expireAtNs(st *groupState) int64 {
+	s, ok := disappearingOf(st.mls.Extensions())
+	if !ok || !s.Enabled() {
+		return 0
+	}
+	now := c.nowNs()
+	if now > 0 && s.InNs > math.MaxInt64-now {
+		return math.MaxInt64
+	}
+	return now + s.InNs
+}
+
 // DeleteExpiredMessages runs one disappearing-message sweep over every
-// group of the client (see the rules above) and returns how many messages
-// it deleted. It is what the worker runs; calling it directly is safe at
-// any time. It does database I/O only.
+// group of the client: it deletes the published application messages
+// whose expiry stamp (see above) is at or before the client's clock, and
+// returns how many it deleted. It is what the worker runs; calling it
+// directly is safe at any time. It does database I/O only.
 func (c *Client) DeleteExpiredMessages(ctx context.Context) (int, error) {
-	rows, err := c.db.Groups(ctx)
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return 0, ErrClosed
+	}
+	n, err := c.db.DeleteExpiredMessages(ctx, c.nowNs())
 	if err != nil {
 		return 0, fmt.Errorf("delete expired messages: %w", err)
 	}
-	now := c.nowNs()
-	total := 0
-	var errs []error
-	for _, r := range rows {
-		n, err := c.deleteExpired(ctx, r.GroupID, now)
-		total += n
-		if err != nil && !errors.Is(err, ErrGroupNotFound) {
-			errs = append(errs, fmt.Errorf("group %s: %w", GroupID(r.GroupID), err))
-		}
+	if n > 0 {
+		c.log.Info("expired messages deleted", "messages", n)
 	}
-	if total > 0 {
-		c.log.Info("expired messages deleted", "messages", total)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return total, fmt.Errorf("delete expired messages: %w", err)
-	}
-	return total, nil
+	return int(n), nil
 }
 
-// deleteExpired deletes one group's expired messages, reading its settings
-// on the group's goroutine.
-func (c *Client) deleteExpired(ctx context.Context, id []byte, now int64) (int, error) {
-	var n int64
-	err := c.withGroup(ctx, id, func(ctx context.Context, st *groupState) error {
-		s, ok := disappearingOf(st.mls.Extensions())
-		if !ok || !s.Enabled() {
-			return nil
-		}
-		var err error
-		n, err = c.db.DeleteExpiredMessages(ctx, st.row.GroupID, s.FromNs, s.InNs, now)
-		return err
-	})
-	return int(n), err
-}
-
-// hideExpired deletes the expired messages of the groups a query reads, so
-// that no query returns a message the worker has not swept yet.
-func (c *Client) hideExpired(ctx context.Context, ids []GroupID) error {
-	now := c.nowNs()
-	for _, id := range ids {
-		if _, err := c.deleteExpired(ctx, id, now); err != nil && !errors.Is(err, ErrGroupNotFound) {
-			return err
-		}
-	}
-	return nil
+// hideExpired makes q leave out the messages expired by the client's
+// clock that the sweep has not deleted yet, as libxmtp's message queries
+// do.
+func (c *Client) hideExpired(q *storage.MessageQuery) {
+	q.UnexpiredAtNs = c.nowNs()
 }
 
 // WorkerOptions configure [Client.StartWorkers]. The zero value runs both

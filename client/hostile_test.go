@@ -181,8 +181,8 @@ func withMembership(edit func(m *content.GroupMembership), changes func(ctx cont
 	}
 }
 
-// leafOf returns the leaf index of installation id in st's tree.
-func leafOf(st *groupState, id identity.InstallationID) (mls.LeafIndex, error) {
+// leafIndexOf returns the leaf index of installation id in st's tree.
+func leafIndexOf(st *groupState, id identity.InstallationID) (mls.LeafIndex, error) {
 	for _, m := range st.mls.Members() {
 		if bytes.Equal(m.LeafNode.SignatureKey, id[:]) {
 			return m.Index, nil
@@ -260,7 +260,7 @@ func hostileCases(t *testing.T, m *Client, creator, victim, outsider, outsider2 
 	}
 	removeLeaf := func(of *Client) func(ctx context.Context, st *groupState, o *mls.CommitOptions) error {
 		return func(_ context.Context, st *groupState, o *mls.CommitOptions) error {
-			l, err := leafOf(st, of.InstallationID())
+			l, err := leafIndexOf(st, of.InstallationID())
 			o.Removes = append(o.Removes, l)
 			return err
 		}
@@ -315,15 +315,15 @@ func hostileCases(t *testing.T, m *Client, creator, victim, outsider, outsider2 
 	}
 }
 
-// member is one honest Go member of a hostile test.
-type member struct {
+// hostileMember is one honest Go member of a hostile test.
+type hostileMember struct {
 	name string
 	c    *Client
 	g    *Group
 	logs *logStore
 }
 
-func (mb *member) epoch(t *testing.T) uint64 {
+func (mb *hostileMember) epoch(t *testing.T) uint64 {
 	t.Helper()
 	info, err := mb.g.Info(ctxT(t))
 	if err != nil {
@@ -334,7 +334,7 @@ func (mb *member) epoch(t *testing.T) uint64 {
 
 // expectRejected syncs mb and checks that it dropped a commit for rule and
 // stayed in epoch.
-func (mb *member) expectRejected(t *testing.T, rule string, epoch uint64) {
+func (mb *hostileMember) expectRejected(t *testing.T, rule string, epoch uint64) {
 	t.Helper()
 	n := mb.logs.len()
 	if err := mb.g.Sync(ctxT(t)); err != nil {
@@ -355,7 +355,7 @@ func (mb *member) expectRejected(t *testing.T, rule string, epoch uint64) {
 }
 
 // expectText syncs mb until its group has an application message text.
-func (mb *member) expectText(t *testing.T, text string) {
+func (mb *hostileMember) expectText(t *testing.T, text string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -389,8 +389,8 @@ func TestHostileGoMembers(t *testing.T) {
 	if err != nil || len(res.Added) != 2 {
 		t.Fatalf("create: %+v %v", res, err)
 	}
-	honest := []*member{{name: "alice", c: a, g: ga, logs: aLogs}, {name: "henry", c: h, g: joinOne(t, h), logs: hLogs}}
-	mal := &member{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+	honest := []*hostileMember{{name: "alice", c: a, g: ga, logs: aLogs}, {name: "henry", c: h, g: joinOne(t, h), logs: hLogs}}
+	mal := &hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
 	everyone := append(slices.Clone(honest), mal)
 	exchange := func(t *testing.T, tag string) {
 		t.Helper()
@@ -449,7 +449,7 @@ func TestHostileGoMembers(t *testing.T) {
 // hostileRevocation runs the "sequence id bumped without the installation
 // change" case: m gets a second installation into the group, revokes it,
 // and bumps its inbox's sequence id without removing the revoked leaf.
-func hostileRevocation(t *testing.T, addr string, m *Client, mal *member, honest []*member, exchange func(*testing.T, string)) {
+func hostileRevocation(t *testing.T, addr string, m *Client, mal *hostileMember, honest []*hostileMember, exchange func(*testing.T, string)) {
 	ctx := ctxT(t)
 	m2 := openTestClient(t, addr, m.signer, filepath.Join(t.TempDir(), "mallory2.db3"), "mallory2")
 	if err := m2.Register(ctx); err != nil {
@@ -487,7 +487,7 @@ func hostileRevocation(t *testing.T, addr string, m *Client, mal *member, honest
 	exchange(t, "revocation")
 	for _, mb := range honest {
 		err := mb.c.withGroup(ctx, mb.g.id, func(_ context.Context, st *groupState) error {
-			if _, err := leafOf(st, m2.InstallationID()); err == nil {
+			if _, err := leafIndexOf(st, m2.InstallationID()); err == nil {
 				return fmt.Errorf("%s still has the revoked installation's leaf", mb.name)
 			}
 			return nil
@@ -504,7 +504,7 @@ func hostileRevocation(t *testing.T, addr string, m *Client, mal *member, honest
 type interopGroup struct {
 	p                   *interoptest.Peer
 	lib, gid            string
-	alice, victor, mal  *member
+	alice, victor, mal  *hostileMember
 	outsider, outsider2 *Client
 }
 
@@ -524,9 +524,9 @@ func newInteropGroup(t *testing.T, env *interopEnv, tag string) *interopGroup {
 	}
 	ig.gid = ga.ID().String()
 	ig.p.Call(t, map[string]any{"op": "waitGroup", "client": ig.lib, "count": 1, "timeoutMs": 30000})
-	ig.alice = &member{name: "alice", c: a, g: ga, logs: aLogs}
-	ig.victor = &member{name: "victor", c: v, g: joinOne(t, v), logs: vLogs}
-	ig.mal = &member{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+	ig.alice = &hostileMember{name: "alice", c: a, g: ga, logs: aLogs}
+	ig.victor = &hostileMember{name: "victor", c: v, g: joinOne(t, v), logs: vLogs}
+	ig.mal = &hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
 	return ig
 }
 
@@ -558,7 +558,7 @@ func (ig *interopGroup) exchange(t *testing.T, tag string) {
 	waitPeerText(t, ig.p, ig.lib, ig.gid, text)
 	libText := "libxmtp after " + tag
 	ig.p.Call(t, map[string]any{"op": "send", "client": ig.lib, "group": ig.gid, "text": libText})
-	for _, mb := range []*member{ig.alice, ig.victor, ig.mal} {
+	for _, mb := range []*hostileMember{ig.alice, ig.victor, ig.mal} {
 		mb.expectText(t, libText)
 	}
 }
@@ -572,7 +572,7 @@ func (ig *interopGroup) send(t *testing.T, tc hostileCase) (before, lib uint64) 
 		t.Fatalf("libxmtp in epoch %d, alice in %d", le, before)
 	}
 	sendHostile(t, ig.mal.c, ig.mal.g, tc.build)
-	for _, mb := range []*member{ig.alice, ig.victor} {
+	for _, mb := range []*hostileMember{ig.alice, ig.victor} {
 		mb.expectRejected(t, tc.rule, before)
 	}
 	return before, ig.libEpoch(t)
@@ -645,13 +645,13 @@ func TestHostileReadd(t *testing.T) {
 	if err != nil || len(res.Added) != 2 {
 		t.Fatalf("create: %+v %v", res, err)
 	}
-	alice := &member{name: "alice", c: a, g: ga, logs: aLogs}
-	henry := &member{name: "henry", c: h, g: joinOne(t, h), logs: hLogs}
-	mal := &member{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+	alice := &hostileMember{name: "alice", c: a, g: ga, logs: aLogs}
+	henry := &hostileMember{name: "henry", c: h, g: joinOne(t, h), logs: hLogs}
+	mal := &hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
 
 	epoch := alice.epoch(t)
 	sendHostile(t, m, mal.g, withMembership(nil, func(ctx context.Context, st *groupState, o *mls.CommitOptions) error {
-		l, err := leafOf(st, h.InstallationID())
+		l, err := leafIndexOf(st, h.InstallationID())
 		if err != nil {
 			return err
 		}
@@ -682,4 +682,76 @@ func TestHostileReadd(t *testing.T) {
 		t.Fatal(err)
 	}
 	mal.expectText(t, text)
+}
+
+// TestRejectedCommitKeyReused: libxmtp builds a commit in a rolled-back
+// transaction, so when its commit is rejected (e.g. a metadata change the
+// permissions deny, which libxmtp publishes and only then refuses) its
+// next commit of the epoch is encrypted with the same handshake key. A
+// member that rejects the first commit must not consume that key: the
+// second commit, valid, is then merged by everyone else.
+func TestRejectedCommitKeyReused(t *testing.T) {
+	tn := startTestNode(t)
+	ctx := ctxT(t)
+	a, _, aLogs := newWatchedClient(t, tn.addr, "alice")
+	h, _, hLogs := newWatchedClient(t, tn.addr, "henry")
+	m, _, _ := newWatchedClient(t, tn.addr, "mallory")
+	ga, _, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "reuse"}, []identity.InboxID{h.InboxID(), m.InboxID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest := []*hostileMember{{name: "alice", c: a, g: ga, logs: aLogs}, {name: "henry", c: h, g: joinOne(t, h), logs: hLogs}}
+	gm := joinOne(t, m)
+	epoch := honest[0].epoch(t)
+	// mallory publishes a commit as libxmtp does: built, sent, and
+	// forgotten (her state is reloaded from the database afterwards).
+	publish := func(build commitBuilder) {
+		t.Helper()
+		err := m.withGroup(ctx, gm.id, func(ctx context.Context, st *groupState) error {
+			opts, err := build(ctx, st)
+			if err != nil {
+				return err
+			}
+			res, err := st.mls.Commit(opts)
+			if err != nil {
+				return err
+			}
+			payload, err := res.Commit.Bytes()
+			if err != nil {
+				return err
+			}
+			st.broken = true
+			return m.sendGroupMessage(ctx, st, payload, false)
+		})
+		if err != nil {
+			t.Fatalf("publish commit: %v", err)
+		}
+	}
+	publish(withExtensionBytes(ExtensionImmutableMetadata, func(_ *groupState, _ []byte) ([]byte, error) {
+		e, err := immutableMetadataExtension(&content.GroupMetadataV1{
+			ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP, CreatorInboxId: string(m.InboxID())})
+		return e.Data, err
+	}))
+	for _, mb := range honest {
+		mb.expectRejected(t, "0xf000: changed", epoch)
+	}
+	// The same epoch, the same handshake key: a valid rename.
+	publish(withExtensionBytes(ExtensionMutableMetadata, func(_ *groupState, old []byte) ([]byte, error) {
+		var md content.GroupMutableMetadataV1
+		if err := proto.Unmarshal(old, &md); err != nil {
+			return nil, err
+		}
+		md.Attributes[AttrGroupName] = "renamed by mallory"
+		return proto.Marshal(&md)
+	}))
+	for _, mb := range honest {
+		if err := mb.g.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		info, err := mb.g.Info(ctx)
+		if err != nil || info.Epoch != epoch+1 || info.Name() != "renamed by mallory" {
+			t.Fatalf("%s: epoch %d name %q (%v); want epoch %d and mallory's name (the rejected commit consumed its key?)",
+				mb.name, info.Epoch, info.Name(), err, epoch+1)
+		}
+	}
 }

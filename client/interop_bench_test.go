@@ -185,6 +185,12 @@ func (e *benchEnv) mustGoClient(tb testing.TB, name string) *Client {
 // need only their identity and key package on the node).
 func (e *benchEnv) members(tb testing.TB, n int) []identity.InboxID {
 	tb.Helper()
+	start, registered := time.Now(), 0
+	defer func() {
+		if registered > 0 {
+			tb.Logf("registered %d Go members in %v", registered, time.Since(start).Round(time.Millisecond))
+		}
+	}()
 	for len(e.pool) < e.seq+n {
 		need := e.seq + n - len(e.pool)
 		ids := make([]identity.InboxID, need)
@@ -217,6 +223,7 @@ func (e *benchEnv) members(tb testing.TB, n int) []identity.InboxID {
 			}
 		}
 		e.pool = append(e.pool, ids...)
+		registered += need
 	}
 	out := e.pool[e.seq : e.seq+n]
 	e.seq += n

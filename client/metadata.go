@@ -101,8 +101,11 @@ func checkAttribute(field policy.MetadataField, value string) error {
 }
 
 // DisappearingSettings are a conversation's disappearing-message settings
-// (xmtp-groups.md §9), in nanoseconds: messages stored while they are
-// enabled expire InNs after they are stored. The zero value is "off".
+// (xmtp-groups.md §9), in nanoseconds: an application message stored as
+// published while they are enabled (received, or ours confirmed) expires
+// InNs after it was stored, by the storing client's clock; the stamp is
+// kept when the settings change later (see disappearing.go). The zero
+// value is "off".
 type DisappearingSettings struct {
 	// FromNs only takes part in the Enabled test (it was a cutoff time
 	// before July 2025).
@@ -134,8 +137,9 @@ func (i *GroupInfo) DisappearingSettings() (DisappearingSettings, bool) {
 // permissions are checked for both attributes before the first commit (the
 // presets: admins only in groups, everyone in DMs, where libxmtp's sender
 // allows it too), so a refusal (*policy.DeniedError) changes nothing. It
-// only changes the settings: expiring messages is the disappearing worker's
-// job. It blocks until both commits are merged.
+// only changes the settings: messages stored before keep their expiry,
+// and deleting expired messages is the disappearing worker's job. It
+// blocks until both commits are merged.
 func (g *Group) UpdateDisappearingSettings(ctx context.Context, fromNs, inNs int64) error {
 	const op = "update disappearing settings"
 	if fromNs < 0 || inNs < 0 {

@@ -75,10 +75,8 @@ func (g *Group) FindMessages(ctx context.Context, q *MessageQuery) ([]Message, e
 	if err != nil {
 		return nil, err
 	}
-	if err := g.c.hideExpired(ctx, ids); err != nil {
-		return nil, err
-	}
 	sq := q.storage(ids)
+	g.c.hideExpired(&sq)
 	if err := g.c.applyConsent(ctx, q, &sq); err != nil {
 		return nil, err
 	}

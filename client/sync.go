@@ -158,7 +158,8 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 	if isOwn && own.kind == IntentSendMessage {
 		delete(st.own, key)
 		b.p.Confirmations = append(b.p.Confirmations, storage.MessageConfirmation{ID: own.messageID,
-			DeliveryStatus: int16(StatusPublished), Cursor: v1.GetId(), SentAtNs: int64(v1.GetCreatedNs())})
+			DeliveryStatus: int16(StatusPublished), Cursor: v1.GetId(), SentAtNs: int64(v1.GetCreatedNs()),
+			ExpireAtNs: c.expireAtNs(st)})
 		b.p.DeleteIntents = append(b.p.DeleteIntents, own.intentID)
 		return false, c.ownMessageEffects(ctx, st, own.messageID, &b.p)
 	}
@@ -238,7 +239,7 @@ func (c *Client) dropLostCommits(st *groupState, b *pageBatch) {
 
 // processMLS decrypts and applies one message. It returns the messages to
 // store and whether it merged a commit.
-func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.GroupMessage_V1) ([]storage.ClientMessage, bool, error) {
+func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.GroupMessage_V1) (_ []storage.ClientMessage, merged bool, err error) {
 	id := v1.GetId()
 	msg, err := mls.ParseMLSMessage(v1.GetData())
 	if err != nil {
@@ -246,6 +247,9 @@ func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.Grou
 	}
 	if msg.WireFormat != mls.WireFormatPrivateMessage {
 		return nil, false, &MessageError{Cursor: id, Reason: fmt.Sprintf("unsupported wire format %v", msg.WireFormat)}
+	}
+	if msg.PrivateMessage != nil && msg.PrivateMessage.ContentType != mls.ContentTypeApplication {
+		defer c.rollbackUnmerged(st, &merged, &err)()
 	}
 	pm, err := st.mls.Process(msg)
 	if err != nil {
@@ -270,6 +274,34 @@ func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.Grou
 		// Proposals by reference are queued by mls; libxmtp's legacy groups
 		// do not send them.
 		return nil, false, nil
+	}
+}
+
+// rollbackUnmerged snapshots st's MLS state before a handshake message is
+// processed and returns the function that, when *err is set and *merged
+// is not, puts the snapshot back: a commit or proposal that fails (a
+// commit the group's rules reject) leaves the group as it was, its
+// decryption key unconsumed, as libxmtp rolls back the transaction that
+// processed it (xmtp-groups.md §4.1). The sender's next handshake message
+// of that epoch then reuses the key: libxmtp built the rejected one in a
+// rolled-back transaction too.
+func (c *Client) rollbackUnmerged(st *groupState, merged *bool, err *error) func() {
+	snap, serr := st.mls.MarshalBinary()
+	if serr != nil {
+		c.log.Error("snapshot group state", "group_id", GroupID(st.row.GroupID).String(), "err", serr)
+		return func() {}
+	}
+	return func() {
+		if *err == nil || *merged {
+			return
+		}
+		g, uerr := mls.UnmarshalGroup(c.mlsConfig(), snap)
+		if uerr != nil {
+			c.log.Error("restore group state", "group_id", GroupID(st.row.GroupID).String(), "err", uerr)
+			st.broken = true
+			return
+		}
+		st.mls = g
 	}
 }
 
@@ -420,6 +452,7 @@ func (c *Client) applicationMessage(st *groupState, pm *mls.ProcessedMessage, v1
 	t := ec.GetType()
 	m.AuthorityID, m.TypeID, m.VersionMajor, m.VersionMinor = t.GetAuthorityId(), t.GetTypeId(), t.GetVersionMajor(), t.GetVersionMinor()
 	m.ReferenceID = referenceIDOf(&ec)
+	m.ExpireAtNs = c.expireAtNs(st)
 	// SenderLeaf is the sender's leaf in the message's own epoch; the
 	// current tree may have given that index to someone else since.
 	leaf := pm.SenderLeaf

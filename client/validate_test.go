@@ -55,15 +55,15 @@ var extKinds = map[string]func([]byte) string{
 	"imm": func(b []byte) string { m, err := decodeImmutableMetadata(b); return canonImmutable(m, err) },
 }
 
-func hexOf(s string) string { return hex.EncodeToString([]byte(s)) }
+func hexString(s string) string { return hex.EncodeToString([]byte(s)) }
 
 func canonMembership(m *content.GroupMembership, err error) string {
 	if err != nil {
 		return "ERR"
 	}
 	var members []string
-	for _, k := range sortedKeys(m.GetMembers()) {
-		members = append(members, fmt.Sprintf("%s=%d", hexOf(k), m.GetMembers()[k]))
+	for _, k := range sortedStringKeys(m.GetMembers()) {
+		members = append(members, fmt.Sprintf("%s=%d", hexString(k), m.GetMembers()[k]))
 	}
 	var failed []string
 	for _, f := range m.GetFailedInstallations() {
@@ -78,7 +78,7 @@ func canonInboxes(l *content.Inboxes) string {
 	}
 	var ids []string
 	for _, id := range l.GetInboxIds() {
-		ids = append(ids, hexOf(id))
+		ids = append(ids, hexString(id))
 	}
 	return "[" + strings.Join(ids, ",") + "]"
 }
@@ -88,8 +88,8 @@ func canonMutable(m *content.GroupMutableMetadataV1, err error) string {
 		return "ERR"
 	}
 	var attrs []string
-	for _, k := range sortedKeys(m.GetAttributes()) {
-		attrs = append(attrs, hexOf(k)+"="+hexOf(m.GetAttributes()[k]))
+	for _, k := range sortedStringKeys(m.GetAttributes()) {
+		attrs = append(attrs, hexString(k)+"="+hexString(m.GetAttributes()[k]))
 	}
 	return fmt.Sprintf("attrs=[%s] admins=%s supers=%s", strings.Join(attrs, ","), canonInboxes(m.GetAdminList()), canonInboxes(m.GetSuperAdminList()))
 }
@@ -98,7 +98,7 @@ func canonInbox(in *content.Inbox) string {
 	if in == nil {
 		return "-"
 	}
-	return hexOf(in.GetInboxId())
+	return hexString(in.GetInboxId())
 }
 
 func canonImmutable(m *content.GroupMetadataV1, err error) string {
@@ -117,10 +117,10 @@ func canonImmutable(m *content.GroupMetadataV1, err error) string {
 		}
 	}
 	return fmt.Sprintf("type=%d addr=%s creator=%s dm=%s oneshot=%s", int32(m.GetConversationType()),
-		hexOf(m.GetCreatorAccountAddress()), hexOf(m.GetCreatorInboxId()), dm, oneshot)
+		hexString(m.GetCreatorAccountAddress()), hexString(m.GetCreatorInboxId()), dm, oneshot)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+func sortedStringKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -689,12 +689,12 @@ func refCanonical(kind string, b []byte) string {
 	if err := refDecode(b, refSchemas[kind], prost.RecursionLimit, v); err != nil {
 		return "ERR"
 	}
-	str := func(x any) string { s, _ := x.(string); return hexOf(s) }
+	str := func(x any) string { s, _ := x.(string); return hexString(s) }
 	switch kind {
 	case "mem":
 		var members, failed []string
-		for _, k := range sortedKeys(v.maps[1]) {
-			members = append(members, fmt.Sprintf("%s=%d", hexOf(k), v.maps[1][k]))
+		for _, k := range sortedStringKeys(v.maps[1]) {
+			members = append(members, fmt.Sprintf("%s=%d", hexString(k), v.maps[1][k]))
 		}
 		for _, f := range v.rep[2] {
 			failed = append(failed, hex.EncodeToString(f.([]byte)))
@@ -702,8 +702,8 @@ func refCanonical(kind string, b []byte) string {
 		return fmt.Sprintf("members=[%s] failed=[%s]", strings.Join(members, ","), strings.Join(failed, ","))
 	case "mut":
 		var attrs []string
-		for _, k := range sortedKeys(v.maps[1]) {
-			attrs = append(attrs, hexOf(k)+"="+str(v.maps[1][k]))
+		for _, k := range sortedStringKeys(v.maps[1]) {
+			attrs = append(attrs, hexString(k)+"="+str(v.maps[1][k]))
 		}
 		list := func(l *refValue) string {
 			if l == nil {
@@ -770,15 +770,15 @@ func FuzzProstExtensions(f *testing.F) {
 				t.Fatalf("%s %x: decoder %s, reference %s", kind, b, got, want)
 			}
 		}
-		roundTrip(t, b, func(b []byte) (proto.Message, error) { return decodeMembership(b) })
-		roundTrip(t, b, func(b []byte) (proto.Message, error) { return decodeMutableMetadata(b) })
-		roundTrip(t, b, func(b []byte) (proto.Message, error) { return decodeImmutableMetadata(b) })
+		prostRoundTrip(t, b, func(b []byte) (proto.Message, error) { return decodeMembership(b) })
+		prostRoundTrip(t, b, func(b []byte) (proto.Message, error) { return decodeMutableMetadata(b) })
+		prostRoundTrip(t, b, func(b []byte) (proto.Message, error) { return decodeImmutableMetadata(b) })
 	})
 }
 
-// roundTrip checks decode → deterministic encode → decode gives the same
+// prostRoundTrip checks decode → deterministic encode → decode gives the same
 // message and the same bytes again.
-func roundTrip(t *testing.T, b []byte, decode func([]byte) (proto.Message, error)) {
+func prostRoundTrip(t *testing.T, b []byte, decode func([]byte) (proto.Message, error)) {
 	t.Helper()
 	m, err := decode(b)
 	if err != nil {
@@ -797,18 +797,21 @@ func roundTrip(t *testing.T, b []byte, decode func([]byte) (proto.Message, error
 	}
 }
 
-// tag, fld and vint build protobuf bytes for the table tests.
-func tag(num protowire.Number, typ protowire.Type) []byte { return protowire.AppendTag(nil, num, typ) }
-
-func fld(num protowire.Number, body ...[]byte) []byte {
-	return protowire.AppendBytes(tag(num, protowire.BytesType), bytes.Join(body, nil))
+// pbTag, pbField, pbVarint and pbCat build protobuf bytes for the table
+// tests.
+func pbTag(num protowire.Number, typ protowire.Type) []byte {
+	return protowire.AppendTag(nil, num, typ)
 }
 
-func vint(num protowire.Number, v uint64) []byte {
-	return protowire.AppendVarint(tag(num, protowire.VarintType), v)
+func pbField(num protowire.Number, body ...[]byte) []byte {
+	return protowire.AppendBytes(pbTag(num, protowire.BytesType), bytes.Join(body, nil))
 }
 
-func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+func pbVarint(num protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(pbTag(num, protowire.VarintType), v)
+}
+
+func pbCat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 
 // TestProstExtensionsTable: hand-made hostile encodings, with what prost
 // makes of them; goAccepts says whether proto.Unmarshal accepts the bytes
@@ -818,67 +821,67 @@ func TestProstExtensionsTable(t *testing.T) {
 	deep := func(n int) []byte { // n nested unknown groups, number 9
 		var b []byte
 		for range n {
-			b = append(b, tag(9, protowire.StartGroupType)...)
+			b = append(b, pbTag(9, protowire.StartGroupType)...)
 		}
 		for range n {
-			b = append(b, tag(9, protowire.EndGroupType)...)
+			b = append(b, pbTag(9, protowire.EndGroupType)...)
 		}
 		return b
 	}
-	member := func(k string, v uint64) []byte { return fld(1, fld(1, []byte(k)), vint(2, v)) }
-	attr := func(k, v string) []byte { return fld(1, fld(1, []byte(k)), fld(2, []byte(v))) }
+	member := func(k string, v uint64) []byte { return pbField(1, pbField(1, []byte(k)), pbVarint(2, v)) }
+	attr := func(k, v string) []byte { return pbField(1, pbField(1, []byte(k)), pbField(2, []byte(v))) }
 	tests := []struct {
 		name, kind string
 		in         []byte
 		want       string // canonical form or ERR
 		goAccepts  bool
 	}{
-		{"membership", "mem", cat(member("a", 3), fld(2, []byte{1, 2})), "members=[61=3] failed=[0102]", true},
-		{"membership duplicate key keeps the last", "mem", cat(member("a", 3), member("a", 5)), "members=[61=5] failed=[]", true},
-		{"membership entry without value is 0", "mem", fld(1, fld(1, []byte("a"))), "members=[61=0] failed=[]", true},
-		{"membership entry without key is \"\"", "mem", fld(1, vint(2, 4)), "members=[=4] failed=[]", true},
-		{"membership entry key twice, last wins", "mem", fld(1, fld(1, []byte("a")), fld(1, []byte("b")), vint(2, 1)), "members=[62=1] failed=[]", true},
-		{"membership entry unknown field skipped", "mem", fld(1, fld(1, []byte("a")), vint(7, 9), vint(2, 1)), "members=[61=1] failed=[]", true},
-		{"membership value as bytes", "mem", fld(1, fld(1, []byte("a")), fld(2, []byte{1})), "ERR", true},
+		{"membership", "mem", pbCat(member("a", 3), pbField(2, []byte{1, 2})), "members=[61=3] failed=[0102]", true},
+		{"membership duplicate key keeps the last", "mem", pbCat(member("a", 3), member("a", 5)), "members=[61=5] failed=[]", true},
+		{"membership entry without value is 0", "mem", pbField(1, pbField(1, []byte("a"))), "members=[61=0] failed=[]", true},
+		{"membership entry without key is \"\"", "mem", pbField(1, pbVarint(2, 4)), "members=[=4] failed=[]", true},
+		{"membership entry key twice, last wins", "mem", pbField(1, pbField(1, []byte("a")), pbField(1, []byte("b")), pbVarint(2, 1)), "members=[62=1] failed=[]", true},
+		{"membership entry unknown field skipped", "mem", pbField(1, pbField(1, []byte("a")), pbVarint(7, 9), pbVarint(2, 1)), "members=[61=1] failed=[]", true},
+		{"membership value as bytes", "mem", pbField(1, pbField(1, []byte("a")), pbField(2, []byte{1})), "ERR", true},
 		{"membership key not UTF-8", "mem", member("\xff", 1), "ERR", false},
-		{"membership entry whose key says varint is still an entry", "mem", cat(protowire.AppendBytes(tag(1, protowire.VarintType), cat(fld(1, []byte("a")), vint(2, 2)))),
+		{"membership entry whose key says varint is still an entry", "mem", pbCat(protowire.AppendBytes(pbTag(1, protowire.VarintType), pbCat(pbField(1, []byte("a")), pbVarint(2, 2)))),
 			"members=[61=2] failed=[]", false},
-		{"membership entry whose key says fixed64", "mem", protowire.AppendBytes(tag(1, protowire.Fixed64Type), cat(fld(1, []byte("a")), vint(2, 2))),
+		{"membership entry whose key says fixed64", "mem", protowire.AppendBytes(pbTag(1, protowire.Fixed64Type), pbCat(pbField(1, []byte("a")), pbVarint(2, 2))),
 			"members=[61=2] failed=[]", false},
-		{"failed installation as varint", "mem", cat(member("a", 1), vint(2, 7)), "ERR", true},
-		{"unknown fields and groups skipped", "mem", cat(vint(9, 1), deep(3), member("a", 1), protowire.AppendFixed32(tag(8, protowire.Fixed32Type), 1)),
+		{"failed installation as varint", "mem", pbCat(member("a", 1), pbVarint(2, 7)), "ERR", true},
+		{"unknown fields and groups skipped", "mem", pbCat(pbVarint(9, 1), deep(3), member("a", 1), protowire.AppendFixed32(pbTag(8, protowire.Fixed32Type), 1)),
 			"members=[61=1] failed=[]", true},
 		{"unknown groups 100 deep", "mem", deep(100), "members=[] failed=[]", true},
 		{"unknown groups 101 deep exceed prost's limit", "mem", deep(101), "ERR", true},
-		{"mismatched end group", "mem", cat(tag(9, protowire.StartGroupType), tag(8, protowire.EndGroupType)), "ERR", false},
-		{"stray end group", "mem", tag(9, protowire.EndGroupType), "ERR", false},
+		{"mismatched end group", "mem", pbCat(pbTag(9, protowire.StartGroupType), pbTag(8, protowire.EndGroupType)), "ERR", false},
+		{"stray end group", "mem", pbTag(9, protowire.EndGroupType), "ERR", false},
 		{"wire type 7", "mem", []byte{0x0f}, "ERR", false},
 		{"field number 0", "mem", []byte{0x02, 0x00}, "ERR", false},
 		{"key above 2^32", "mem", protowire.AppendVarint(nil, 1<<32|0x0a), "ERR", false},
 		{"truncated", "mem", member("abc", 1)[:5], "ERR", false},
 
-		{"mutable metadata", "mut", cat(attr("group_name", "x"), fld(2), fld(3, fld(1, []byte("s")))), "attrs=[67726f75705f6e616d65=78] admins=[] supers=[73]", true},
-		{"admin list repeated merges", "mut", cat(fld(2, fld(1, []byte("a"))), fld(2, fld(1, []byte("b")))), "attrs=[] admins=[61,62] supers=-", true},
-		{"admin list as varint", "mut", cat(fld(2), vint(2, 1)), "ERR", true},
-		{"super admin id as varint", "mut", fld(3, vint(1, 1)), "ERR", true},
+		{"mutable metadata", "mut", pbCat(attr("group_name", "x"), pbField(2), pbField(3, pbField(1, []byte("s")))), "attrs=[67726f75705f6e616d65=78] admins=[] supers=[73]", true},
+		{"admin list repeated merges", "mut", pbCat(pbField(2, pbField(1, []byte("a"))), pbField(2, pbField(1, []byte("b")))), "attrs=[] admins=[61,62] supers=-", true},
+		{"admin list as varint", "mut", pbCat(pbField(2), pbVarint(2, 1)), "ERR", true},
+		{"super admin id as varint", "mut", pbField(3, pbVarint(1, 1)), "ERR", true},
 		{"attribute value not UTF-8", "mut", attr("group_name", "\xff"), "ERR", false},
-		{"attribute value as varint", "mut", fld(1, fld(1, []byte("k")), vint(2, 1)), "ERR", true},
-		{"attribute entry whose key says varint", "mut", protowire.AppendBytes(tag(1, protowire.VarintType), fld(1, []byte("k"))),
+		{"attribute value as varint", "mut", pbField(1, pbField(1, []byte("k")), pbVarint(2, 1)), "ERR", true},
+		{"attribute entry whose key says varint", "mut", protowire.AppendBytes(pbTag(1, protowire.VarintType), pbField(1, []byte("k"))),
 			"attrs=[6b=] admins=- supers=-", false},
-		{"attribute duplicate key keeps the last", "mut", cat(attr("k", "1"), attr("k", "2")), "attrs=[6b=32] admins=- supers=-", true},
-		{"reserved field 4 skipped", "mut", cat(fld(4, []byte("old signer")), fld(2)), "attrs=[] admins=[] supers=-", true},
+		{"attribute duplicate key keeps the last", "mut", pbCat(attr("k", "1"), attr("k", "2")), "attrs=[6b=32] admins=- supers=-", true},
+		{"reserved field 4 skipped", "mut", pbCat(pbField(4, []byte("old signer")), pbField(2)), "attrs=[] admins=[] supers=-", true},
 
-		{"immutable metadata", "imm", cat(vint(1, 2), fld(3, []byte("c")), fld(4, fld(1, fld(1, []byte("a"))), fld(2, fld(1, []byte("b"))))),
+		{"immutable metadata", "imm", pbCat(pbVarint(1, 2), pbField(3, []byte("c")), pbField(4, pbField(1, pbField(1, []byte("a"))), pbField(2, pbField(1, []byte("b"))))),
 			"type=2 addr= creator=63 dm=(61,62) oneshot=-", true},
-		{"conversation type truncated to int32", "imm", vint(1, 1<<32|1), "type=1 addr= creator= dm=- oneshot=-", true},
-		{"conversation type as bytes", "imm", fld(1, []byte{1}), "ERR", true},
-		{"creator as varint", "imm", vint(3, 1), "ERR", true},
-		{"dm members as varint", "imm", vint(4, 1), "ERR", true},
-		{"dm member merges", "imm", cat(fld(4, fld(1, fld(1, []byte("a")))), fld(4, fld(2, fld(1, []byte("b"))))), "type=0 addr= creator= dm=(61,62) oneshot=-", true},
-		{"oneshot readd request", "imm", fld(5, fld(1, fld(1, []byte{0xab}), vint(2, 9))), "type=0 addr= creator= dm=- oneshot=((ab,9))", true},
-		{"oneshot readd request merges", "imm", fld(5, fld(1, fld(1, []byte{0xab})), fld(1, vint(2, 9))), "type=0 addr= creator= dm=- oneshot=((ab,9))", true},
-		{"oneshot without variant", "imm", fld(5), "type=0 addr= creator= dm=- oneshot=(-)", true},
-		{"readd sequence id as bytes", "imm", fld(5, fld(1, fld(2, []byte{9}))), "ERR", true},
+		{"conversation type truncated to int32", "imm", pbVarint(1, 1<<32|1), "type=1 addr= creator= dm=- oneshot=-", true},
+		{"conversation type as bytes", "imm", pbField(1, []byte{1}), "ERR", true},
+		{"creator as varint", "imm", pbVarint(3, 1), "ERR", true},
+		{"dm members as varint", "imm", pbVarint(4, 1), "ERR", true},
+		{"dm member merges", "imm", pbCat(pbField(4, pbField(1, pbField(1, []byte("a")))), pbField(4, pbField(2, pbField(1, []byte("b"))))), "type=0 addr= creator= dm=(61,62) oneshot=-", true},
+		{"oneshot readd request", "imm", pbField(5, pbField(1, pbField(1, []byte{0xab}), pbVarint(2, 9))), "type=0 addr= creator= dm=- oneshot=((ab,9))", true},
+		{"oneshot readd request merges", "imm", pbField(5, pbField(1, pbField(1, []byte{0xab})), pbField(1, pbVarint(2, 9))), "type=0 addr= creator= dm=- oneshot=((ab,9))", true},
+		{"oneshot without variant", "imm", pbField(5), "type=0 addr= creator= dm=- oneshot=(-)", true},
+		{"readd sequence id as bytes", "imm", pbField(5, pbField(1, pbField(2, []byte{9}))), "ERR", true},
 	}
 	goDecoders := map[string]proto.Message{"mem": &content.GroupMembership{}, "mut": &content.GroupMutableMetadataV1{}, "imm": &content.GroupMetadataV1{}}
 	for _, tt := range tests {
@@ -924,11 +927,11 @@ func TestProstGroupExtensionsChecks(t *testing.T) {
 		data []byte
 		want string // "" accepted, else the reason
 	}{
-		{"admin list missing", ExtensionMutableMetadata, fld(3), "missing metadata field"},
-		{"super admin list missing", ExtensionMutableMetadata, fld(2), "missing metadata field"},
-		{"both lists, empty", ExtensionMutableMetadata, cat(fld(2), fld(3)), ""},
-		{"mutable metadata prost refuses", ExtensionMutableMetadata, cat(raw(ExtensionMutableMetadata), vint(3, 1)), "malformed protobuf"},
-		{"membership prost refuses", ExtensionGroupMembership, cat(raw(ExtensionGroupMembership), fld(1, fld(1, []byte("a")), fld(2))), "malformed protobuf"},
+		{"admin list missing", ExtensionMutableMetadata, pbField(3), "missing metadata field"},
+		{"super admin list missing", ExtensionMutableMetadata, pbField(2), "missing metadata field"},
+		{"both lists, empty", ExtensionMutableMetadata, pbCat(pbField(2), pbField(3)), ""},
+		{"mutable metadata prost refuses", ExtensionMutableMetadata, pbCat(raw(ExtensionMutableMetadata), pbVarint(3, 1)), "malformed protobuf"},
+		{"membership prost refuses", ExtensionGroupMembership, pbCat(raw(ExtensionGroupMembership), pbField(1, pbField(1, []byte("a")), pbField(2))), "malformed protobuf"},
 		{"conversation type unspecified", ExtensionImmutableMetadata, imm(&content.GroupMetadataV1{}), "conversation type"},
 		{"conversation type 9", ExtensionImmutableMetadata, imm(&content.GroupMetadataV1{ConversationType: 9}), "conversation type"},
 		{"dm with one member", ExtensionImmutableMetadata, imm(dm), "dm without both members"},

@@ -160,7 +160,8 @@ type Job struct {
 	Schedule cron.Schedule
 	// Run does one run within ctx (cancelled on timeout and by Stop); an
 	// error or a panic makes the run a failure, which is not recorded, so
-	// the next start catches it up.
+	// the next start catches it up. ErrJobIdle means there was nothing to
+	// work on: not recorded either, and not a failure.
 	Run func(ctx context.Context) error
 }
 
@@ -195,6 +196,11 @@ type JobsOptions struct {
 // ErrJobRunning is returned by [Jobs.RunNow] when the job's previous run is
 // still going: the run is skipped, not doubled.
 var ErrJobRunning = errors.New("jobs: previous run still going; run skipped")
+
+// ErrJobIdle, returned (or wrapped) by a Job's Run, says the run had
+// nothing to work on (no installation yet): it is neither a failure nor a
+// success, so it is not recorded and a missed run stays missed.
+var ErrJobIdle = errors.New("jobs: nothing to work on")
 
 // ErrJobsStopped is returned by [Jobs.Start] and [Jobs.RunNow] after Stop.
 var ErrJobsStopped = errors.New("jobs: stopped")
@@ -296,7 +302,11 @@ func (j *Jobs) Start(ctx context.Context) error {
 			continue
 		}
 		j.caughtUp = append(j.caughtUp, e.Name)
-		j.log.Info("job catching up", "job", e.Name, "last_success", at, "never_ran", !ok)
+		if ok {
+			j.log.Info("job catching up", "job", e.Name, "last_success", at)
+		} else {
+			j.log.Info("job catching up", "job", e.Name, "last_success", "never")
+		}
 		j.wg.Add(1)
 		go func() {
 			defer j.wg.Done()
@@ -310,8 +320,8 @@ func (j *Jobs) Start(ctx context.Context) error {
 
 // RunNow runs the named job at once in the caller's goroutine, bounded by
 // ctx, the job timeout and Stop, and returns its error: ErrJobRunning
-// when its previous run is still going, a *JobPanicError when it panicked.
-// It needs Start.
+// when its previous run is still going, a *JobPanicError when it panicked,
+// nil for an idle run. It needs Start.
 func (j *Jobs) RunNow(ctx context.Context, name string) error {
 	e, ok := j.byName[name]
 	if !ok {
@@ -354,6 +364,10 @@ func (j *Jobs) fire(ctx context.Context, e *jobEntry, trigger string) error {
 		j.metrics.jobRun(e.Name, started, d, false, false)
 		j.log.Info("job interrupted by stop", "job", e.Name, "trigger", trigger)
 		return err
+	}
+	if errors.Is(err, ErrJobIdle) {
+		j.log.Debug("job idle", "job", e.Name, "trigger", trigger)
+		return nil
 	}
 	j.metrics.jobRun(e.Name, started, d, err != nil, panicked)
 	if panicked {
@@ -554,11 +568,16 @@ func newMaintenanceJobs(cfg JobsConfig, clients func() []*client.Client, opts Jo
 }
 
 // forEachClient runs run on every installation, going on after a failure,
-// and returns the failures joined, each naming its inbox.
+// and returns the failures joined, each naming its inbox; ErrJobIdle when
+// there is no installation.
 func forEachClient(clients func() []*client.Client, run func(context.Context, *client.Client) error) func(context.Context) error {
 	return func(ctx context.Context) error {
+		cs := clients()
+		if len(cs) == 0 {
+			return ErrJobIdle
+		}
 		var errs []error
-		for _, c := range clients() {
+		for _, c := range cs {
 			if err := ctx.Err(); err != nil {
 				return err
 			}

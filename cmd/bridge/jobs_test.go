@@ -105,9 +105,9 @@ func TestJobsMaintenanceOnClients(t *testing.T) {
 	ctx := jobsCtx(t)
 	url := startTestNode(t)
 	dir := t.TempDir()
-	// The bot starts a month in the past, so that its first key package is
-	// due for rotation once its clock is back (the node checks lifetimes
-	// against the real time, so the clock cannot move forward instead).
+	// The bot registers a month in the past, so that its first key package
+	// is due for rotation now (the node checks lifetimes against the real
+	// time, so the clock cannot move forward instead).
 	clk := &jobsClock{}
 	clk.set(-client.KeyPackageRotationInterval - time.Hour)
 	open := func(name string, w *identity.EthereumSigner, now func() time.Time) *client.Client {
@@ -124,6 +124,7 @@ func TestJobsMaintenanceOnClients(t *testing.T) {
 	botWallet, _ := identity.GenerateEthereumSigner(nil)
 	bobWallet, _ := identity.GenerateEthereumSigner(nil)
 	bot := open("bot", botWallet, clk.now)
+	clk.set(0)
 	bob := open("bob", bobWallet, nil)
 
 	g, _, err := bot.CreateGroupWithMembers(ctx, &client.GroupOptions{Name: "jobs",
@@ -199,8 +200,7 @@ func TestJobsMaintenanceOnClients(t *testing.T) {
 		t.Fatal("bob is still a member after the pending-removal job")
 	}
 
-	// Key package rotation: back at the real time, the key package is due.
-	clk.set(0)
+	// Key package rotation: the key package uploaded a month ago is due.
 	run(jobKeyPackageRotation)
 	if due, err := bot.RotateKeyPackageIfDue(ctx); err != nil || due {
 		t.Fatalf("key package still due after the job (%v, %v)", due, err)
@@ -451,6 +451,35 @@ func TestJobsStopIsBounded(t *testing.T) {
 	}
 	if err := j.RunNow(jobsCtx(t), "polite"); !errors.Is(err, ErrJobsStopped) {
 		t.Fatalf("RunNow after Stop = %v", err)
+	}
+}
+
+// TestJobsIdleWithoutInstallations: with no installation the maintenance
+// jobs do nothing, count nothing and record nothing, so the work stays due.
+func TestJobsIdleWithoutInstallations(t *testing.T) {
+	cfg := JobsConfig{}
+	cfg.defaults(NodeConfig{})
+	if errs := cfg.validate(); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	m := NewMetrics()
+	at := time.Now().Add(-time.Second)
+	store := seededStore(at, jobDisappearingSweep, jobInstallationRefresh, jobKeyPackageRotation, jobPendingRemovals)
+	j, err := newMaintenanceJobs(cfg, func() []*client.Client { return nil }, JobsOptions{Metrics: m, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startJobs(t, j)
+	for name := range store.last {
+		if err := j.RunNow(jobsCtx(t), name); err != nil {
+			t.Errorf("%s with no installation: %v", name, err)
+		}
+		if got := counterValue(t, m, "mlsbridge_job_runs_total", name); got != 0 {
+			t.Errorf("%s counted %v runs", name, got)
+		}
+		if last, _ := store.LastRuns(jobsCtx(t)); !last[name].Equal(at) {
+			t.Errorf("%s recorded an idle run", name)
+		}
 	}
 }
 

@@ -290,7 +290,7 @@ func (m *Metrics) AddHealthCheck(name string, check func(ctx context.Context) er
 	m.checks = append(m.checks, healthCheck{name, check})
 }
 
-// Handler returns the HTTP handler of /healthz and /metrics. token, if
+// handler returns the HTTP handler of /healthz and /metrics. token, if
 // not nil, is required on /metrics as a bearer token.
 func (m *Metrics) handler(token *secret) http.Handler {
 	mux := http.NewServeMux()
