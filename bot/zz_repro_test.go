@@ -59,6 +59,16 @@ func TestReproStreamTwoGroups(t *testing.T) {
 	for got < 1 {
 		m, err := s.Next(ctx)
 		if err != nil {
+			for _, g := range []*client.Group{ag, cg} {
+				bg, _ := botc.Group(context.Background(), g.ID())
+				msgs, _ := bg.FindMessages(context.Background(), nil)
+				cs, _ := bg.ConsentState(context.Background())
+				t.Logf("group %s consent %v: %d stored messages", g.ID(), cs, len(msgs))
+				for _, m := range msgs {
+					tx, _ := m.Text()
+					t.Logf("  kind %d cursor %d %q", m.Kind, m.Cursor, tx)
+				}
+			}
 			t.Fatalf("got %d messages: %v", got, err)
 		}
 		if m.Kind == client.KindApplication {

@@ -14,8 +14,8 @@ import (
 	"mlsbridge/identity"
 	"mlsbridge/mls"
 	"mlsbridge/policy"
-	"mlsbridge/policy/prost"
 	"mlsbridge/wire/content"
+	"mlsbridge/wire/prost"
 )
 
 // Mutable metadata attribute keys (xmtp-groups.md §2.4).

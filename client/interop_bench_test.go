@@ -185,12 +185,6 @@ func (e *benchEnv) mustGoClient(tb testing.TB, name string) *Client {
 // need only their identity and key package on the node).
 func (e *benchEnv) members(tb testing.TB, n int) []identity.InboxID {
 	tb.Helper()
-	start, registered := time.Now(), 0
-	defer func() {
-		if registered > 0 {
-			tb.Logf("registered %d Go members in %v", registered, time.Since(start).Round(time.Millisecond))
-		}
-	}()
 	for len(e.pool) < e.seq+n {
 		need := e.seq + n - len(e.pool)
 		ids := make([]identity.InboxID, need)
@@ -223,7 +217,6 @@ func (e *benchEnv) members(tb testing.TB, n int) []identity.InboxID {
 			}
 		}
 		e.pool = append(e.pool, ids...)
-		registered += need
 	}
 	out := e.pool[e.seq : e.seq+n]
 	e.seq += n
@@ -295,7 +288,7 @@ func (v *versus) report(b *testing.B) {
 }
 
 // The sizes of issue 4: a group of 50 created, one member added to a
-// group of 100, 100 messages sent and synced. Setup (registering 150 Go
+// group of 100, 100 messages sent and synced. Setup (registering ~150 Go
 // members) takes a few seconds, so CI's single run uses them too.
 const (
 	benchCreateSize = 50

@@ -26,8 +26,8 @@ import (
 
 	"mlsbridge/identity"
 	"mlsbridge/mls"
-	"mlsbridge/policy/prost"
 	"mlsbridge/wire/content"
+	"mlsbridge/wire/prost"
 )
 
 // testdata/prost-extensions.txt holds inputs for the decoders of the group

@@ -6,7 +6,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"mlsbridge/policy/prost"
+	"mlsbridge/wire/prost"
 )
 
 // Field numbers of xmtp.mls.message_contents.GroupMutablePermissionsV1 and

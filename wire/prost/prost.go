@@ -2,7 +2,8 @@
 // protobuf library libxmtp decodes its group state with, so that a Go
 // member accepts exactly the bytes a libxmtp member accepts. A commit one
 // member decodes and another rejects forks the group, so decoders of
-// remote group state build on this package instead of proto.Unmarshal.
+// remote group state, and of the credentials that name a leaf's inbox,
+// build on this package instead of proto.Unmarshal.
 //
 // Where prost and Go's protobuf differ:
 //   - a known field with the wrong wire type is an error (Go keeps it as an
@@ -18,6 +19,13 @@
 // The package only reads: callers hand each field, once its key is read,
 // to a [FieldFunc] of their own message type. It is pure (no I/O, no
 // logging) and never panics on any input. Failures are *[Error]s.
+//
+// Unlike its siblings under wire/ it is written by hand, not generated.
+// It lives here, at the bottom of the layers with the wire types, so that
+// every decoder of remote bytes can use it: identity (MlsCredential, see
+// [mlsbridge/identity.ParseCredentialIdentity]), policy (the permissions
+// extension) and client (the other group context extensions). It imports
+// nothing of this module and only protowire of protobuf (STYLE.md §1).
 package prost
 
 import (
