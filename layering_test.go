@@ -39,6 +39,9 @@ var layers = map[string]layer{
 	"groupsync/matrix": {ours: []string{"groupsync"}, thirdParty: []string{"maunium.net/go/mautrix", "github.com/rs/zerolog"}},
 	"groupsync/slack":  {ours: []string{"groupsync"}, thirdParty: []string{"github.com/slack-go/slack"}},
 	"cmd":              {ours: []string{""}, thirdParty: []string{""}},
+	// prost's decoding rules, hand-written, under wire/ so that identity
+	// (credentials), policy and client can all decode as libxmtp does.
+	"wire/prost": {thirdParty: []string{"google.golang.org/protobuf/encoding/protowire"}, bannedStd: noLogging},
 	// Test support (driving the libxmtp peer): standard library only, and
 	// imported only from _test.go files (see testOnly).
 	"internal/interoptest": {thirdParty: nil},
@@ -176,6 +179,8 @@ func TestLayerRules(t *testing.T) {
 		{"client", "mlsbridge/internal/interoptest"},
 		{"internal/interoptest", "mlsbridge/node"},
 		{"internal/interoptest", "google.golang.org/grpc"},
+		{"wire/prost", "google.golang.org/grpc"},
+		{"wire/prost", "mlsbridge/wire/content"},
 	}
 	for _, c := range refused {
 		name, l, _ := layerOf(c.pkg)
@@ -190,6 +195,9 @@ func TestLayerRules(t *testing.T) {
 		{"groupsync/matrix", "mlsbridge/groupsync"},
 		{"cmd/bridge", "mlsbridge/node"},
 		{"internal/interoptest", "os/exec"},
+		{"identity", "mlsbridge/wire/prost"},
+		{"policy", "mlsbridge/wire/prost"},
+		{"wire/prost", "google.golang.org/protobuf/encoding/protowire"},
 	}
 	for _, c := range allowed {
 		name, l, _ := layerOf(c.pkg)

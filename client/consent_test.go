@@ -299,3 +299,32 @@ func TestConsentInterop(t *testing.T) {
 		t.Errorf("go FindGroups lists the denied group")
 	}
 }
+
+// TestConsentWelcomeUnknown: a welcome into a group (not a DM) from
+// another inbox leaves the group's consent unknown, whatever consent the
+// joiner gave its other conversations (only a DM copies the newest consent
+// of the DMs it is stitched with).
+func TestConsentWelcomeUnknown(t *testing.T) {
+	ctx := ctxT(t)
+	n := startNode(t)
+	addr := n.Addr().String()
+	a, _, _ := newTestClient(t, addr, "a")
+	b, _, _ := newTestClient(t, addr, "b")
+	if _, _, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "first"}, []identity.InboxID{b.InboxID()}); err != nil {
+		t.Fatal(err)
+	}
+	first := joinOne(t, b)
+	if _, err := first.SendText(ctx, "hi"); err != nil { // b's implicit consent: allowed
+		t.Fatal(err)
+	}
+	if s, err := first.ConsentState(ctx); err != nil || s != ConsentAllowed {
+		t.Fatalf("first group after sending: %v %v, want allowed", s, err)
+	}
+	if _, _, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "second"}, []identity.InboxID{b.InboxID()}); err != nil {
+		t.Fatal(err)
+	}
+	second := joinOne(t, b)
+	if s, err := second.ConsentState(ctx); err != nil || s != ConsentUnknown {
+		t.Fatalf("second group after its welcome: %v %v, want unknown", s, err)
+	}
+}

@@ -41,6 +41,26 @@ func dmID(md *content.GroupMetadataV1) string {
 	return string(ComputeDMID(identity.InboxID(dm.GetDmMemberOne().GetInboxId()), identity.InboxID(dm.GetDmMemberTwo().GetInboxId())))
 }
 
+// dmMembersOf returns the two inboxes of the stored DMID id of one of
+// self's DMs, in the id's order, or nil when id is "" (not a DM) or does
+// not name self. Like libxmtp's dm_id, it is what the DM named when we
+// joined or created it: a later commit changing the immutable metadata
+// does not change it (see commitContextExtensions).
+func dmMembersOf(id string, self identity.InboxID) []identity.InboxID {
+	rest, ok := strings.CutPrefix(id, "dm:")
+	me := strings.ToLower(string(self))
+	if !ok || me == "" {
+		return nil
+	}
+	if other, ok := strings.CutPrefix(rest, me+":"); ok && other != "" {
+		return []identity.InboxID{identity.InboxID(me), identity.InboxID(other)}
+	}
+	if other, ok := strings.CutSuffix(rest, ":"+me); ok && other != "" {
+		return []identity.InboxID{identity.InboxID(other), identity.InboxID(me)}
+	}
+	return nil
+}
+
 // ErrDMWithSelf is returned when asked for a DM with our own inbox.
 var ErrDMWithSelf = errors.New("client: cannot start a DM with our own inbox")
 

@@ -45,6 +45,34 @@
 // Streams own their goroutines (Close stops them). Private keys and epoch
 // secrets live in the database in the clear.
 //
+// # What libxmtp accepts we accept
+//
+// A commit one member applies and another refuses forks the group, so a
+// received commit is applied exactly when libxmtp 1.9.1 applies it, even
+// where that lets a rule be broken. Two such commits are known (see
+// checkCommitIdentity and commitContextExtensions; the hostile tests apply
+// them on both sides):
+//
+//   - An added leaf whose MlsCredential names another inbox than the one
+//     whose identity change brought its installation: libxmtp checks an
+//     Add's installation id only. Both sides then attribute that leaf's
+//     messages to the inbox its credential names (libxmtp's
+//     extract_message_sender), and refuse its commits (its installation is
+//     not in that inbox's association state, xmtp-groups.md §4 step 13).
+//     Such a leaf is logged as a warning.
+//   - A change of the immutable metadata (0xF000), which libxmtp's commit
+//     validation never reads. Both sides then read the new extension where
+//     libxmtp reads the group context: [GroupInfo.ConversationType] and
+//     [GroupInfo.CreatorInboxID] (libxmtp's group_metadata), the
+//     sender-side DM rules, and the DM members of later commits' add
+//     exception. What was stored at join or creation stays, as libxmtp's
+//     stored group does: the conversation type [GroupQuery] filters on,
+//     and the DM id behind [GroupInfo.DMMembers], [GroupInfo.DMPeer] and
+//     DM stitching (libxmtp's dm_id and dm_peer_inbox_id).
+//
+// Credentials, like the group context extensions, are decoded with prost's
+// rules ([mlsbridge/identity.ParseCredentialIdentity]).
+//
 // # Not yet
 //
 // Received commits are checked as libxmtp checks them (xmtp-groups.md §4):

@@ -178,10 +178,14 @@ func (c *Client) saveState(ctx context.Context, st *groupState, p storage.GroupP
 // (type, creator, DM members), its mutable metadata (attributes, admins),
 // its permissions and its membership.
 type GroupInfo struct {
-	ID               GroupID
+	ID GroupID
+	// ConversationType and CreatorInboxID are read from the group's
+	// current immutable metadata, as libxmtp's group_metadata reads them:
+	// a commit that changed it (which libxmtp applies) changes them.
 	ConversationType content.ConversationType
 	CreatorInboxID   identity.InboxID
-	// DMMembers are the two inboxes of a DM; nil for other conversations.
+	// DMMembers are the two inboxes of a DM, as the DM named them when we
+	// joined or created it (libxmtp's dm_id); nil for other conversations.
 	DMMembers []identity.InboxID
 	// AddedByInboxID is who added us ("" when unknown); our own inbox for
 	// groups we created.
@@ -255,10 +259,7 @@ func (g *Group) Info(ctx context.Context) (*GroupInfo, error) {
 			Attributes: map[string]string{}, Permissions: ext.Policies.Clone(), Membership: map[identity.InboxID]uint64{},
 			Epoch: st.mls.Epoch(), Active: st.mls.Active(), MembershipState: MembershipState(st.row.MembershipState),
 			CreatedNs: st.row.CreatedNs, LastActivityNs: st.row.LastMessageNs}
-		if dm := ext.Metadata.GetDmMembers(); dm != nil {
-			info.DMMembers = []identity.InboxID{identity.InboxID(dm.GetDmMemberOne().GetInboxId()),
-				identity.InboxID(dm.GetDmMemberTwo().GetInboxId())}
-		}
+		info.DMMembers = dmMembersOf(st.row.DmID, g.c.inbox)
 		for k, v := range ext.Mutable.GetAttributes() {
 			info.Attributes[k] = v
 		}

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -19,15 +20,21 @@ import (
 	"mlsbridge/identity"
 	"mlsbridge/internal/interoptest"
 	"mlsbridge/mls"
+	"mlsbridge/policy"
 	"mlsbridge/storage"
 	"mlsbridge/wire/content"
+	"mlsbridge/wire/mlsapi"
 )
 
 // The hostile tests: a malicious member, running our client's code but
 // building its own MLS commits from its group state, sends commits that
 // break one rule each. Every honest member (Go, and in TestHostileLibxmtp
 // libxmtp) must refuse the commit, skip it, stay in its epoch and go on
-// exchanging messages with the others: the group does not fork.
+// exchanging messages with the others: the group does not fork. The rule
+// is libxmtp 1.9.1's: what it rejects we reject, what it applies we apply.
+// A few rule-breaking commits are applied by libxmtp (hostileCase.applied);
+// every member applies those, with the same effects on both sides
+// (TestHostileGoMembersApplied, TestHostileLibxmtpParity).
 
 // logStore keeps the log records of a client, so a test can see why a
 // message was dropped.
@@ -115,17 +122,33 @@ type commitBuilder func(ctx context.Context, st *groupState) (mls.CommitOptions,
 // back c sees a foreign commit from its own leaf and skips it too.
 func sendHostile(t *testing.T, c *Client, g *Group, build commitBuilder) {
 	t.Helper()
+	publishHostile(t, c, g, build, false)
+}
+
+// sendApplied has c build a commit that the group applies and publish it
+// without an intent: c keeps it pending, and merges it when it comes back
+// in a sync (after checking it as it checks any commit). It returns the
+// commit, with the Welcome for the leaves it adds.
+func sendApplied(t *testing.T, c *Client, g *Group, build commitBuilder) *mls.CommitResult {
+	t.Helper()
+	return publishHostile(t, c, g, build, true)
+}
+
+func publishHostile(t *testing.T, c *Client, g *Group, build commitBuilder, keep bool) *mls.CommitResult {
+	t.Helper()
+	var res *mls.CommitResult
 	err := c.withGroup(ctxT(t), g.id, func(ctx context.Context, st *groupState) error {
 		opts, err := build(ctx, st)
 		if err != nil {
 			return err
 		}
-		res, err := st.mls.Commit(opts)
-		if err != nil {
+		if res, err = st.mls.Commit(opts); err != nil {
 			return fmt.Errorf("build commit: %w", err)
 		}
 		payload, err := res.Commit.Bytes()
-		st.mls.ClearPendingCommit()
+		if !keep {
+			st.mls.ClearPendingCommit()
+		}
 		if err != nil {
 			return err
 		}
@@ -139,6 +162,7 @@ func sendHostile(t *testing.T, c *Client, g *Group, build commitBuilder) {
 	if err != nil {
 		t.Fatalf("send hostile commit: %v", err)
 	}
+	return res
 }
 
 // withExtensionBytes returns a GCE commit that replaces extension typ's
@@ -219,11 +243,23 @@ func latestSeq(ctx context.Context, c *Client, inbox identity.InboxID) (uint64, 
 }
 
 // hostileCase is one rule-breaking commit and what honest Go members must
-// say about it (a substring of the drop reason).
+// say about it (a substring of the drop reason), or, when applied, that
+// libxmtp 1.9.1 applies it, so every member does.
 type hostileCase struct {
-	name  string
-	build commitBuilder
-	rule  string
+	name    string
+	build   commitBuilder
+	rule    string
+	applied bool
+	// forged, when set, receives the key package bundle of the leaf the
+	// commit adds with a credential naming another inbox.
+	forged *forgery
+}
+
+// forgery is a leaf added with a credential naming another inbox than the
+// one whose installation signs it: its bundle, for joining the group as
+// that leaf from the commit's Welcome.
+type forgery struct {
+	bundle *KeyPackageBundle
 }
 
 // hostileCases are the commits the malicious member m sends into a group
@@ -250,13 +286,21 @@ func hostileCases(t *testing.T, m *Client, creator, victim, outsider, outsider2 
 	}
 	// A key package signed by outsider2's installation whose credential
 	// names the creator's inbox.
+	fg := &forgery{}
 	forged := func(ctx context.Context, st *groupState, o *mls.CommitOptions) error {
 		kp, err := newKeyPackage(outsider2.rand, outsider2.now(), outsider2.signaturePriv(), creator.InboxID())
 		if err != nil {
 			return err
 		}
+		fg.bundle = kp
 		o.Adds = append(o.Adds, kp.KeyPackage)
 		return nil
+	}
+	immutable := func(md *content.GroupMetadataV1) commitBuilder {
+		return withExtensionBytes(ExtensionImmutableMetadata, func(_ *groupState, _ []byte) ([]byte, error) {
+			e, err := immutableMetadataExtension(md)
+			return e.Data, err
+		})
 	}
 	removeLeaf := func(of *Client) func(ctx context.Context, st *groupState, o *mls.CommitOptions) error {
 		return func(_ context.Context, st *groupState, o *mls.CommitOptions) error {
@@ -275,7 +319,9 @@ func hostileCases(t *testing.T, m *Client, creator, victim, outsider, outsider2 
 				}
 				return addKP(outsider)(ctx, st, o)
 			})},
-		{name: "AddedCredentialNamesAnotherInbox", rule: RuleCredentialMismatch,
+		// libxmtp 1.9.1 checks an added leaf's installation id, not its
+		// credential (see checkCommitIdentity).
+		{name: "AddedCredentialNamesAnotherInbox", applied: true, forged: fg,
 			build: withMembership(addInbox(outsider2.InboxID()), forged)},
 		{name: "RemoveLeafWithoutMembershipChange", rule: RuleUnexpectedRemoved,
 			build: withMembership(nil, removeLeaf(victim))},
@@ -287,12 +333,16 @@ func hostileCases(t *testing.T, m *Client, creator, victim, outsider, outsider2 
 			build: withMembership(func(gm *content.GroupMembership) { gm.Members[string(m.InboxID())] += 5 }, nil)},
 		{name: "AddInboxAtSequenceIDZero", rule: RuleMissingIdentity,
 			build: withMembership(func(gm *content.GroupMembership) { gm.Members[string(outsider.InboxID())] = 0 }, addKP(outsider))},
-		{name: "ChangeImmutableMetadata", rule: "0xf000: changed",
-			build: withExtensionBytes(ExtensionImmutableMetadata, func(_ *groupState, _ []byte) ([]byte, error) {
-				e, err := immutableMetadataExtension(&content.GroupMetadataV1{
-					ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP, CreatorInboxId: string(m.InboxID())})
-				return e.Data, err
-			})},
+		// libxmtp 1.9.1 never reads a commit's new 0xF000 (see
+		// commitContextExtensions).
+		{name: "ChangeImmutableMetadata", applied: true,
+			build: immutable(&content.GroupMetadataV1{
+				ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP, CreatorInboxId: string(m.InboxID())})},
+		{name: "ImmutableMetadataTurnsGroupIntoDM", applied: true,
+			build: immutable(&content.GroupMetadataV1{
+				ConversationType: content.ConversationType_CONVERSATION_TYPE_DM, CreatorInboxId: string(m.InboxID()),
+				DmMembers: &content.DmMembers{DmMemberOne: &content.Inbox{InboxId: string(m.InboxID())},
+					DmMemberTwo: &content.Inbox{InboxId: string(creator.InboxID())}}})},
 		{name: "MutableMetadataWrongWireType", rule: "0xff00: malformed protobuf",
 			build: withExtensionBytes(ExtensionMutableMetadata, func(_ *groupState, old []byte) ([]byte, error) {
 				// admin_list (field 2) as a varint: proto.Unmarshal keeps it
@@ -354,6 +404,44 @@ func (mb *hostileMember) expectRejected(t *testing.T, rule string, epoch uint64)
 	}
 }
 
+// expectApplied syncs mb and checks that it merged the commit sent in
+// epoch: it is one epoch on and dropped no message.
+func (mb *hostileMember) expectApplied(t *testing.T, epoch uint64) {
+	t.Helper()
+	n := mb.logs.len()
+	if err := mb.g.Sync(ctxT(t)); err != nil {
+		t.Fatalf("%s: sync: %v", mb.name, err)
+	}
+	for _, r := range mb.logs.since(n) {
+		if strings.HasPrefix(r, "group message dropped") {
+			t.Fatalf("%s: %s; want the commit applied, as libxmtp 1.9.1 applies it", mb.name, r)
+		}
+	}
+	if got := mb.epoch(t); got != epoch+1 {
+		t.Fatalf("%s: epoch %d after the commit, want %d", mb.name, got, epoch+1)
+	}
+}
+
+// expectSender waits for the application message text and checks whom
+// mb attributes it to.
+func (mb *hostileMember) expectSender(t *testing.T, text string, want identity.InboxID) {
+	t.Helper()
+	mb.expectText(t, text)
+	msgs, err := mb.g.FindMessages(ctxT(t), &MessageQuery{Kind: KindApplication})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if s, err := m.Text(); err == nil && s == text {
+			if m.SenderInboxID != want {
+				t.Fatalf("%s: %q attributed to %s, want %s", mb.name, text, m.SenderInboxID, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("%s: message %q not found", mb.name, text)
+}
+
 // expectText syncs mb until its group has an application message text.
 func (mb *hostileMember) expectText(t *testing.T, text string) {
 	t.Helper()
@@ -408,6 +496,9 @@ func TestHostileGoMembers(t *testing.T) {
 	}
 	exchange(t, "setup")
 	for _, tc := range hostileCases(t, m, a, h, x, y) {
+		if tc.applied {
+			continue // TestHostileGoMembersApplied
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			epoch := honest[0].epoch(t)
 			for _, mb := range everyone[1:] {
@@ -604,31 +695,282 @@ func TestHostileLibxmtp(t *testing.T) {
 	}
 }
 
-// TestHostileLibxmtpDivergence documents the two rule-breaking commits
-// that libxmtp 1.9.1 applies and our client refuses, each in a group of
-// its own (the group forks between Go and libxmtp members):
+// appliedCases are the rule-breaking commits libxmtp 1.9.1 applies, so
+// every member applies them (the rule: what libxmtp accepts we accept):
 //
-//   - an added leaf whose key package is signed by an installation of the
-//     inbox being added but whose credential names another inbox (libxmtp
-//     checks the installation against the expected diff only, not the
-//     credential's inbox; the leaf could then pose as that inbox);
-//   - a change of the immutable metadata (0xF000), which libxmtp's commit
-//     validation never compares (it reads only the old one).
+//   - AddedCredentialNamesAnotherInbox: a leaf whose key package is signed
+//     by an installation of the inbox being added but whose credential
+//     names another inbox (libxmtp checks the installation against the
+//     expected diff, not the credential). Both sides then attribute the
+//     leaf's messages to the inbox its credential names.
+//   - ChangeImmutableMetadata, ImmutableMetadataTurnsGroupIntoDM: a change
+//     of the immutable metadata (0xF000), which libxmtp's commit
+//     validation never reads. Both sides then report the new creator and
+//     type (libxmtp's group_metadata re-reads the extension) and apply the
+//     sender-side DM rules to it, while what was stored at join, the
+//     conversation type listings filter on and the DM id, stays.
 //
-// If a libxmtp release starts refusing them, this test fails: drop the
-// case from here and add it to TestHostileLibxmtp.
-func TestHostileLibxmtpDivergence(t *testing.T) {
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, interoptest.Dir(t))
-	for i, name := range []string{"AddedCredentialNamesAnotherInbox", "ChangeImmutableMetadata"} {
+// If a libxmtp release starts refusing one, TestHostileLibxmtpParity
+// fails: move the case to the refused ones (and our checks with it).
+var appliedCases = []string{"AddedCredentialNamesAnotherInbox", "ChangeImmutableMetadata", "ImmutableMetadataTurnsGroupIntoDM"}
+
+// forgedSend joins the group as fg's leaf from the commit's Welcome and
+// publishes an application message text from it (through via's connection
+// to the node), as whoever holds that installation's key could.
+func forgedSend(t *testing.T, via *Client, res *mls.CommitResult, fg *forgery, text string) {
+	t.Helper()
+	if res.Welcome == nil || fg == nil || fg.bundle == nil {
+		t.Fatal("the commit added no forged leaf")
+	}
+	g, err := mls.JoinFromWelcome(via.mlsConfig(), res.Welcome, &fg.bundle.KeyPackageBundle, nil)
+	if err != nil {
+		t.Fatalf("join as the forged leaf: %v", err)
+	}
+	ec, err := deterministic.Marshal(EncodeText(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := deterministic.Marshal(&content.PlaintextEnvelope{Content: &content.PlaintextEnvelope_V1_{
+		V1: &content.PlaintextEnvelope_V1{Content: ec, IdempotencyKey: "forged " + text}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := g.Encrypt(env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := msg.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &mlsapi.GroupMessageInput{Version: &mlsapi.GroupMessageInput_V1_{V1: &mlsapi.GroupMessageInput_V1{
+		Data: payload, SenderHmac: via.senderHMAC(g.GroupID(), payload)}}}
+	if _, err := via.mlsAPI.SendGroupMessages(ctxT(t), &mlsapi.SendGroupMessagesRequest{Messages: []*mlsapi.GroupMessageInput{in}}); err != nil {
+		t.Fatalf("publish the forged leaf's message: %v", err)
+	}
+}
+
+// appliedWorld is a group in which mal sent an applied case: its Go
+// members (creator first), its outsiders, and the commit.
+type appliedWorld struct {
+	members             []*hostileMember
+	creator, mal        *hostileMember
+	outsider, outsider2 *Client
+	res                 *mls.CommitResult
+}
+
+// checkGoEffects checks what the Go members make of an applied case,
+// after the commit: the effects libxmtp 1.9.1 has (TestHostileLibxmtpParity
+// checks libxmtp's side).
+func checkGoEffects(t *testing.T, w *appliedWorld, tc hostileCase) {
+	t.Helper()
+	ctx := ctxT(t)
+	infos := map[string]*GroupInfo{}
+	for _, mb := range w.members {
+		info, err := mb.g.Info(ctx)
+		if err != nil {
+			t.Fatalf("%s: info: %v", mb.name, err)
+		}
+		infos[mb.name] = info
+	}
+	switch tc.name {
+	case "AddedCredentialNamesAnotherInbox":
+		// The forged leaf's messages are the creator's, as its credential
+		// says (libxmtp's extract_message_sender).
+		text := "forged leaf of " + tc.name
+		forgedSend(t, w.outsider2, w.res, tc.forged, text)
+		for _, mb := range w.members {
+			mb.expectSender(t, text, w.creator.c.InboxID())
+		}
+	case "ChangeImmutableMetadata":
+		for name, info := range infos {
+			if info.CreatorInboxID != w.mal.c.InboxID() || info.ConversationType != content.ConversationType_CONVERSATION_TYPE_GROUP || info.DMMembers != nil {
+				t.Errorf("%s: creator %s type %v dm %v; want mallory's new creator, a group, no DM members", name, info.CreatorInboxID, info.ConversationType, info.DMMembers)
+			}
+		}
+	case "ImmutableMetadataTurnsGroupIntoDM":
+		for name, info := range infos {
+			if info.ConversationType != content.ConversationType_CONVERSATION_TYPE_DM || info.DMMembers != nil {
+				t.Errorf("%s: type %v dm %v; want the new type DM but no DM members (the DM id stored at join)", name, info.ConversationType, info.DMMembers)
+			}
+			if peer, ok := info.DMPeer(w.creator.c.InboxID()); ok {
+				t.Errorf("%s: DM peer %s; want none", name, peer)
+			}
+		}
+		for _, mb := range w.members {
+			if got := listed(t, mb.c, content.ConversationType_CONVERSATION_TYPE_GROUP, mb.g.ID()); !got {
+				t.Errorf("%s: the group is no longer listed as a group (its stored type must stay)", mb.name)
+			}
+			if got := listed(t, mb.c, content.ConversationType_CONVERSATION_TYPE_DM, mb.g.ID()); got {
+				t.Errorf("%s: the group is listed as a DM", mb.name)
+			}
+		}
+		// The sender-side DM rules read the new type, as libxmtp's
+		// update_group_name does: a rename is refused before any commit.
+		var de *policy.DeniedError
+		if err := w.creator.g.UpdateGroupName(ctx, "renamed in a DM"); !errors.As(err, &de) || de.Decision.Rule.ID != policy.RuleDMImmutable {
+			t.Errorf("rename after the type change: %v; want refused by %s", err, policy.RuleDMImmutable)
+		}
+	default:
+		t.Fatalf("no checks for %s", tc.name)
+	}
+}
+
+// listed reports whether c lists group id under conversation type typ.
+func listed(t *testing.T, c *Client, typ content.ConversationType, id GroupID) bool {
+	t.Helper()
+	gs, err := c.FindGroups(ctxT(t), &GroupQuery{ConversationType: typ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(gs, func(g *Group) bool { return bytes.Equal(g.ID(), id) })
+}
+
+// validCommitAfter has the creator add outsider, a valid commit after the
+// applied one, and checks every Go member applies it: the changed state
+// does not trip later checks.
+func validCommitAfter(t *testing.T, w *appliedWorld) uint64 {
+	t.Helper()
+	epoch := w.creator.epoch(t)
+	if _, err := w.creator.g.AddMembers(ctxT(t), []identity.InboxID{w.outsider.InboxID()}); err != nil {
+		t.Fatalf("add a member after the applied commit: %v", err)
+	}
+	for _, mb := range w.members[1:] {
+		mb.expectApplied(t, epoch)
+	}
+	return epoch + 1
+}
+
+// TestHostileGoMembersApplied: each commit libxmtp 1.9.1 applies, in a
+// group of its own: every Go member applies it, with libxmtp's effects,
+// and the group goes on (messages, a valid commit after it).
+func TestHostileGoMembersApplied(t *testing.T) {
+	tn := startTestNode(t)
+	for i, name := range appliedCases {
 		t.Run(name, func(t *testing.T) {
-			ig := newInteropGroup(t, env, fmt.Sprint(i))
-			before, lib := ig.send(t, ig.cases(t)[name])
-			if lib != before+1 {
-				t.Fatalf("libxmtp went from epoch %d to %d; it no longer applies this commit", before, lib)
+			ctx, tag := ctxT(t), fmt.Sprint(i)
+			a, _, aLogs := newWatchedClient(t, tn.addr, "alice"+tag)
+			h, _, hLogs := newWatchedClient(t, tn.addr, "henry"+tag)
+			m, _, mLogs := newWatchedClient(t, tn.addr, "mallory"+tag)
+			x, _, _ := newTestClient(t, tn.addr, "xavier"+tag)
+			y, _, _ := newTestClient(t, tn.addr, "yolanda"+tag)
+			ga, res, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "applied"}, []identity.InboxID{h.InboxID(), m.InboxID()})
+			if err != nil || len(res.Added) != 2 {
+				t.Fatalf("create: %+v %v", res, err)
+			}
+			alice := &hostileMember{name: "alice", c: a, g: ga, logs: aLogs}
+			mal := &hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+			w := &appliedWorld{creator: alice, mal: mal, outsider: x, outsider2: y,
+				members: []*hostileMember{alice, {name: "henry", c: h, g: joinOne(t, h), logs: hLogs}, mal}}
+			var tc hostileCase
+			for _, c := range hostileCases(t, m, a, h, x, y) {
+				if c.name == name {
+					tc = c
+				}
+			}
+			if !tc.applied {
+				t.Fatalf("%s is not an applied case", name)
+			}
+			epoch := alice.epoch(t)
+			w.res = sendApplied(t, m, mal.g, tc.build)
+			for _, mb := range w.members {
+				mb.expectApplied(t, epoch)
+			}
+			checkGoEffects(t, w, tc)
+			validCommitAfter(t, w)
+			for _, from := range w.members {
+				text := from.name + " after " + name
+				if _, err := from.g.SendText(ctx, text); err != nil {
+					t.Fatalf("%s: send: %v", from.name, err)
+				}
+				for _, to := range w.members {
+					if to != from {
+						to.expectSender(t, text, from.c.InboxID())
+					}
+				}
 			}
 		})
 	}
+}
+
+// TestHostileLibxmtpParity: each commit libxmtp 1.9.1 applies, in a group
+// of its own with a libxmtp member: libxmtp and every Go member apply it
+// (the group does not fork), both sides show the same effects, and
+// everyone goes on exchanging messages and applying commits.
+func TestHostileLibxmtpParity(t *testing.T) {
+	env := &interopEnv{node: startTestNode(t)}
+	env.peer = interoptest.StartPeer(t, interoptest.Dir(t))
+	for i, name := range appliedCases {
+		t.Run(name, func(t *testing.T) {
+			ig := newInteropGroup(t, env, fmt.Sprint(i))
+			tc := ig.cases(t)[name]
+			before := ig.alice.epoch(t)
+			if le := ig.libEpoch(t); le != before {
+				t.Fatalf("libxmtp in epoch %d, alice in %d", le, before)
+			}
+			w := &appliedWorld{creator: ig.alice, mal: ig.mal, outsider: ig.outsider, outsider2: ig.outsider2,
+				members: []*hostileMember{ig.alice, ig.victor, ig.mal}}
+			w.res = sendApplied(t, ig.mal.c, ig.mal.g, tc.build)
+			for _, mb := range w.members {
+				mb.expectApplied(t, before)
+			}
+			if lib := ig.libEpoch(t); lib != before+1 {
+				t.Fatalf("libxmtp went from epoch %d to %d; it no longer applies this commit", before, lib)
+			}
+			checkGoEffects(t, w, tc)
+			ig.checkLibxmtpEffects(t, w, tc)
+			ig.exchange(t, name)
+			epoch := validCommitAfter(t, w)
+			if lib := ig.libEpoch(t); lib != epoch {
+				t.Fatalf("libxmtp in epoch %d after the valid commit, Go members in %d", lib, epoch)
+			}
+			ig.exchange(t, name+" and a valid commit")
+		})
+	}
+}
+
+// checkLibxmtpEffects checks libxmtp's side of checkGoEffects.
+func (ig *interopGroup) checkLibxmtpEffects(t *testing.T, w *appliedWorld, tc hostileCase) {
+	t.Helper()
+	switch tc.name {
+	case "AddedCredentialNamesAnotherInbox":
+		text := "forged leaf of " + tc.name // sent by checkGoEffects
+		if got := waitPeerText(t, ig.p, ig.lib, ig.gid, text)["sender"]; got != string(w.creator.c.InboxID()) {
+			t.Errorf("libxmtp attributes the forged leaf's message to %v, want %s (its credential's inbox)", got, w.creator.c.InboxID())
+		}
+	case "ChangeImmutableMetadata":
+		gi := peerGroupInfo(t, ig.p, ig.lib, ig.gid)
+		if gi["creator"] != string(w.mal.c.InboxID()) || gi["type"] != "group" {
+			t.Errorf("libxmtp: creator %v type %v; want mallory's new creator and a group", gi["creator"], gi["type"])
+		}
+	case "ImmutableMetadataTurnsGroupIntoDM":
+		if gi := peerGroupInfo(t, ig.p, ig.lib, ig.gid); gi["type"] != "dm" {
+			t.Errorf("libxmtp: type %v; want the new type dm", gi["type"])
+		}
+		for typ, want := range map[string]bool{"group": true, "dm": false} {
+			if got := ig.libListed(t, typ); got != want {
+				t.Errorf("libxmtp lists the group under %s: %v, want %v (its stored type)", typ, got, want)
+			}
+		}
+		if res := ig.p.Try(t, map[string]any{"op": "updateName", "client": ig.lib, "group": ig.gid, "name": "renamed in a DM"}); res["ok"] == true {
+			t.Errorf("libxmtp renamed the group after the type change: %v", res)
+		}
+	default:
+		t.Fatalf("no checks for %s", tc.name)
+	}
+}
+
+// libListed reports whether the libxmtp member lists the group under
+// conversation type typ ("group" or "dm").
+func (ig *interopGroup) libListed(t *testing.T, typ string) bool {
+	t.Helper()
+	res := ig.p.Call(t, map[string]any{"op": "listGroups", "client": ig.lib, "type": typ})
+	for _, g := range res["groups"].([]any) {
+		if g.(map[string]any)["group"] == ig.gid {
+			return true
+		}
+	}
+	return false
 }
 
 // TestHostileReadd: removing and adding back the same installation in one
@@ -727,13 +1069,17 @@ func TestRejectedCommitKeyReused(t *testing.T) {
 			t.Fatalf("publish commit: %v", err)
 		}
 	}
-	publish(withExtensionBytes(ExtensionImmutableMetadata, func(_ *groupState, _ []byte) ([]byte, error) {
-		e, err := immutableMetadataExtension(&content.GroupMetadataV1{
-			ConversationType: content.ConversationType_CONVERSATION_TYPE_GROUP, CreatorInboxId: string(m.InboxID())})
-		return e.Data, err
+	// mallory, a member, makes herself an admin: the permissions deny it.
+	publish(withExtensionBytes(ExtensionMutableMetadata, func(_ *groupState, old []byte) ([]byte, error) {
+		var md content.GroupMutableMetadataV1
+		if err := proto.Unmarshal(old, &md); err != nil {
+			return nil, err
+		}
+		md.AdminList.InboxIds = append(md.AdminList.InboxIds, string(m.InboxID()))
+		return proto.Marshal(&md)
 	}))
 	for _, mb := range honest {
-		mb.expectRejected(t, "0xf000: changed", epoch)
+		mb.expectRejected(t, string(policy.RuleAddAdmin), epoch)
 	}
 	// The same epoch, the same handshake key: a valid rename.
 	publish(withExtensionBytes(ExtensionMutableMetadata, func(_ *groupState, old []byte) ([]byte, error) {

@@ -355,8 +355,9 @@ func (c *Client) committer(pm *mls.ProcessedMessage) (identity.InboxID, []byte, 
 
 // checkCommit applies the XMTP checks this client makes before merging a
 // commit (xmtp-groups.md §4): no pre-shared keys; a GroupContextExtensions
-// change must leave valid XMTP extensions, keep the immutable metadata,
-// never lower a member's sequence id, and pass the group's permissions for
+// change must leave valid XMTP extensions (the immutable metadata is not
+// compared: see commitContextExtensions), never lower a member's sequence
+// id, and pass the group's permissions for
 // the committer (policy.Evaluate: members added and removed, metadata,
 // admins, permissions); its leaf changes and credentials must match the
 // members' identity state (checkCommitIdentity, xmtp-groups.md §4 steps
@@ -376,12 +377,15 @@ func (c *Client) checkCommit(ctx context.Context, st *groupState, sc *mls.Staged
 	if !sc.ExtensionsChanged {
 		return old, old, nil
 	}
-	next, err := parseGroupExtensions(sc.GroupContextExtensions)
+	// The new immutable metadata is not checked, as in libxmtp 1.9.1 (see
+	// commitContextExtensions).
+	exts, err := commitContextExtensions(st.mls.Extensions(), sc.GroupContextExtensions)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !proto.Equal(old.Metadata, next.Metadata) {
-		return nil, nil, &GroupContextError{Extension: ExtensionImmutableMetadata, Reason: "changed"}
+	next, err := parseGroupExtensions(exts)
+	if err != nil {
+		return nil, nil, err
 	}
 	oldM := old.Membership.GetMembers()
 	for in, seq := range next.Membership.GetMembers() {
@@ -403,6 +407,14 @@ func (c *Client) checkCommit(ctx context.Context, st *groupState, sc *mls.Staged
 	}
 	if err := policy.Evaluate(policyState(old), ch).Err(); err != nil {
 		return nil, nil, err
+	}
+	// A minimum version that does not parse makes the commit invalid
+	// (xmtp-groups.md §4 step 15); the pause for one above our own version
+	// is not implemented yet.
+	if v, ok := next.Mutable.GetAttributes()[AttrMinVersion]; ok {
+		if _, err := policy.CompareVersions(v, v); err != nil {
+			return nil, nil, err
+		}
 	}
 	return old, next, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -27,7 +28,6 @@ const (
 	RuleUnexpectedRemoved     = "unexpected installations removed"
 	RuleSubjectDoesNotExist   = "subject does not exist"
 	RuleInboxValidationFailed = "inbox validation failed"
-	RuleCredentialMismatch    = "added credential names another inbox"
 	RuleMalformedCredential   = "malformed credential"
 )
 
@@ -115,10 +115,21 @@ func (s keySet) addAll(ids []identity.InstallationID) {
 //     sequence ids (all installations of a removed inbox go), allowing
 //     adds of installations already in the group, removals excused by
 //     failed_installations, and a super admin's re-adds;
-//   - an added installation's credential names the inbox whose identity
-//     change brought it (a rule libxmtp 1.9.1 does not check);
 //   - the actor's and every Update proposal's installation belongs to its
 //     inbox's association state at that inbox's new sequence id.
+//
+// An added leaf's credential is not checked against the inbox whose
+// identity change brought its installation: libxmtp 1.9.1 checks only the
+// installation id of an Add (get_proposal_changes: "we don't need to
+// validate the credential here"), so it applies a commit adding
+// installation I of inbox B in a leaf whose MlsCredential names inbox A,
+// and so must we, or the group forks. What follows is the same on both
+// sides: that leaf's messages are attributed to A, the inbox its
+// credential names (libxmtp's extract_message_sender parses the sender
+// leaf's credential; see applicationMessage), and a commit by it is
+// refused, because I is not in A's association state (step 13, checked on
+// the actor's credential inbox by both). We log such a leaf as a warning
+// (see warnCredentialMismatches).
 //
 // A sequence id 0 (the creation placeholder) resolves to no state, as in
 // libxmtp: a change that needs one is invalid, except that a credential
@@ -176,6 +187,7 @@ func (c *Client) checkCommitIdentity(ctx context.Context, st *groupState, sc *ml
 	if err := matchInstallationDiff(ch, exp, inTree, failed); err != nil {
 		return "", err
 	}
+	c.warnCredentialMismatches(st, ch, exp)
 	for _, p := range append(ch.updates, actor) {
 		if err := checkCredential(p, oldM.GetMembers(), newM.GetMembers(), logs); err != nil {
 			return "", err
@@ -239,7 +251,8 @@ type leafChanges struct {
 	added   keySet
 	removed keySet
 	// addedInbox maps an added installation to the inbox its credential
-	// names.
+	// names (absent when the credential does not decode: libxmtp does not
+	// decode it either).
 	addedInbox map[string]identity.InboxID
 	// updates are the new leaves of Update proposals.
 	updates []participant
@@ -458,19 +471,13 @@ func dropReadds(ch *leafChanges, failed keySet) {
 
 // matchInstallationDiff checks the commit's leaf changes against the
 // expected diff (xmtp-groups.md §4 step 12): every added installation is
-// expected (and its credential names an inbox that brought it) or already
-// in the group; the removed installations are exactly the expected ones
+// expected or already in the group (whatever inbox its credential names,
+// as in libxmtp); the removed installations are exactly the expected ones
 // not in failed_installations.
 func matchInstallationDiff(ch *leafChanges, exp *expectedDiff, inTree, failed keySet) error {
 	var unexpected []string
 	for k := range ch.added {
-		if by, ok := exp.addedBy[k]; ok {
-			if in := ch.addedInbox[k]; !slices.Contains(by, in) {
-				return identityErr(RuleCredentialMismatch, in, "installation %x belongs to %v", k, by)
-			}
-			continue
-		}
-		if !inTree.has(k) {
+		if !exp.added.has(k) && !inTree.has(k) {
 			unexpected = append(unexpected, fmt.Sprintf("%x", k))
 		}
 	}
@@ -501,6 +508,76 @@ func matchInstallationDiff(ch *leafChanges, exp *expectedDiff, inTree, failed ke
 		return identityErr(RuleUnexpectedRemoved, "", "removed but not expected %v, expected but kept %v", extra, missing)
 	}
 	return nil
+}
+
+// credentialMismatch is an added installation whose credential names
+// another inbox than the ones whose identity change brought it.
+type credentialMismatch struct {
+	installation string
+	credential   identity.InboxID
+	expected     []identity.InboxID
+}
+
+// credentialMismatches lists the commit's expected additions whose leaf
+// credential names an inbox other than the one(s) that brought them, in
+// installation order.
+func credentialMismatches(ch *leafChanges, exp *expectedDiff) []credentialMismatch {
+	var out []credentialMismatch
+	for k := range ch.added {
+		by, ok := exp.addedBy[k]
+		if in, decoded := ch.addedInbox[k]; ok && decoded && !slices.Contains(by, in) {
+			out = append(out, credentialMismatch{installation: k, credential: in, expected: by})
+		}
+	}
+	slices.SortFunc(out, func(a, b credentialMismatch) int { return strings.Compare(a.installation, b.installation) })
+	return out
+}
+
+// warnCredentialMismatches logs the leaves a valid commit adds whose
+// credential names another inbox (see checkCommitIdentity): the commit is
+// applied, as libxmtp applies it, but such a leaf can pose as that inbox
+// in its messages, which a person should know about.
+func (c *Client) warnCredentialMismatches(st *groupState, ch *leafChanges, exp *expectedDiff) {
+	for _, m := range credentialMismatches(ch, exp) {
+		c.log.Warn("commit adds a leaf whose credential names another inbox", "group_id", GroupID(st.row.GroupID).String(),
+			"added_installation_id", fmt.Sprintf("%x", m.installation), "credential_inbox_id", string(m.credential),
+			"expected_inbox_ids", fmt.Sprint(m.expected))
+	}
+}
+
+// commitContextExtensions returns the extensions a commit's checks decode
+// as the new group context: the commit's new ones, with the current
+// immutable metadata (0xF000) standing in for theirs. libxmtp 1.9.1's
+// ValidatedCommit decodes the immutable metadata of the current context
+// only (xmtp-groups.md §4 step 1) and never reads, decodes or compares the
+// new one (openmls's ChangedImmutableMetadata error exists but is never
+// raised), so libxmtp members apply a commit that changes 0xF000, or drops
+// it; ours must apply it too, or the group forks. The new 0xF000, when
+// present, must still be exactly one TLS byte vector, as at join: openmls
+// parses the extension as one (and re-encodes it canonically in the group
+// context), so libxmtp cannot process a commit where it is not.
+//
+// Once merged the changed extension is the group's: like libxmtp, later
+// commit checks read it (the DM members of the add exception, §4 step
+// 14), and so do [Group.Info]'s ConversationType and CreatorInboxID
+// (libxmtp's group_metadata) and the sender-side DM rules (libxmtp's
+// metadata().conversation_type). What libxmtp stored at join is kept:
+// the conversation type the listings filter on, and the DM id behind
+// [GroupInfo.DMMembers], [GroupInfo.DMPeer] and DM stitching (libxmtp's
+// dm_id and dm_peer_inbox_id).
+func commitContextExtensions(current, next []mls.Extension) ([]mls.Extension, error) {
+	if raw, ok := findExt(next, ExtensionImmutableMetadata); ok {
+		r := mls.NewReader(raw)
+		r.Opaque()
+		if err := r.Finish(); err != nil {
+			return nil, &GroupContextError{Extension: ExtensionImmutableMetadata, Reason: "not a byte vector"}
+		}
+	}
+	raw, ok := findExt(current, ExtensionImmutableMetadata)
+	if !ok {
+		return nil, &GroupContextError{Extension: ExtensionImmutableMetadata, Reason: "missing"}
+	}
+	return withExtension(next, mls.Extension{Type: ExtensionImmutableMetadata, Data: raw}), nil
 }
 
 // checkCredential checks that p's installation belongs to its inbox's

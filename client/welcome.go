@@ -217,8 +217,8 @@ func (c *Client) welcomeConsent(ctx context.Context, row storage.ClientGroup, st
 	if addedBy == c.inbox {
 		return c.implicitConsent(ctx, ConsentConversation, entity, ConsentAllowed)
 	}
-	if len(stitched) == 0 {
-		return nil
+	if row.DmID == "" || len(stitched) == 0 {
+		return nil // any other welcome: no record, unknown (xmtp-groups.md §11)
 	}
 	ents := make([]string, len(stitched))
 	for i, g := range stitched {

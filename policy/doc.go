@@ -20,8 +20,9 @@
 // immutable once built (a [PolicySet]'s map excepted: see [PolicySet.Clone])
 // and every function is safe for concurrent use.
 //
-// It imports only identity (for [mlsbridge/identity.InboxID]) and protobuf's
-// protowire; no wire type appears in its API (the tests cross-check the
+// It imports only identity (for [mlsbridge/identity.InboxID]), wire/prost
+// (prost's decoding rules) and protobuf's protowire; no wire type appears
+// in its API (the tests cross-check the
 // encoding against mlsbridge/wire/content). It must not import mls, storage,
 // node, client or anything above them (STYLE.md §1).
 //

@@ -21,6 +21,10 @@
 //	xmtp.device_sync (subset)                wire/backup       archive options
 //	xmtp.device_sync.consent_backup          wire/consent      consent records
 //
+// One package here is written by hand, not generated: wire/prost, prost's
+// decoding rules, which every decoder of remote protobuf bytes above uses
+// to accept exactly what libxmtp accepts.
+//
 // Package wire itself has no API: it holds this map and the tests that check
 // the generated code is fresh (scripts/gen-proto regenerates it, with pinned
 // tools) and that encodings and RPC paths match the specifications.

@@ -601,7 +601,9 @@ func messageOf(m *client.Message) messageJSON {
 	if t.GetAuthorityId() == "xmtp.org" && (t.GetTypeId() == "text" || t.GetTypeId() == "markdown") && t.GetVersionMajor() == 1 {
 		text := string(ec.GetContent())
 		o.Text = &text
-	} else if len(ec.GetContent()) > 0 {
+	} else {
+		// As the peer: any other content reports its size, 0 included
+		// (a leave request's content is empty).
 		n := len(ec.GetContent())
 		o.ContentBytes = &n
 		decodedMessageFields(&o, ec)
@@ -732,7 +734,8 @@ func opGroupInfo(ctx context.Context, s *clientSession, cmd *command) (obj, erro
 		{"admins", inboxStrings(info.Admins)}, {"superAdmins", inboxStrings(info.SuperAdmins)}, {"isActive", info.Active},
 		{"membershipState", membership}, {"creator", string(info.CreatorInboxID)},
 		{"type", conversationTypeName(info.ConversationType)}, {"epoch", strconv.FormatUint(info.Epoch, 10)},
-		{"imageUrl", info.ImageURLSquare()}, {"appData", info.AppData()}, {"disappearing", nil},
+		{"imageUrl", attributeOrNull(info, client.AttrImageURLSquare)}, {"appData", attributeOrNull(info, client.AttrAppData)},
+		{"disappearing", nil},
 		{"disappearingEnabled", nil}, {"consentState", consentName(consent)}, {"addedBy", addedBy},
 		{"createdAtNs", strconv.FormatInt(info.CreatedNs, 10)}, {"pausedForVersion", nil}}, disappearingJSON(info)), nil
 }

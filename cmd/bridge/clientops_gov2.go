@@ -272,3 +272,14 @@ func opRevokeAllOtherInstallations(ctx context.Context, s *clientSession, cmd *c
 	}
 	return append(obj{{"revoked", len(others) > 0}}, res...), nil
 }
+
+// attributeOrNull is a metadata attribute as the peer's groupInfo shows
+// it: null when the group has no such attribute (libxmtp's getter fails;
+// a DM has no app_data).
+func attributeOrNull(info *client.GroupInfo, key string) any {
+	v, ok := info.Attributes[key]
+	if !ok {
+		return nil
+	}
+	return v
+}
