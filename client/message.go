@@ -129,6 +129,10 @@ type Message struct {
 	Cursor uint64
 	// InsertedNs is when this client stored the message.
 	InsertedNs int64
+	// ExpireAtNs is when the message disappears (local clock, Unix ns;
+	// stamped when it was stored as published under enabled
+	// disappearing settings, xmtp-groups §9); 0 means never.
+	ExpireAtNs int64
 }
 
 // Content decodes the message's EncodedContent.
@@ -154,7 +158,7 @@ func messageFromRow(r *storage.ClientMessage) Message {
 	return Message{ID: r.ID, GroupID: r.GroupID, SenderInboxID: identity.InboxID(r.SenderInboxID), SenderInstallation: inst,
 		SentAtNs: r.SentAtNs, Kind: MessageKind(r.Kind), DeliveryStatus: DeliveryStatus(r.DeliveryStatus),
 		ContentType: ContentTypeID{AuthorityID: r.AuthorityID, TypeID: r.TypeID, VersionMajor: r.VersionMajor, VersionMinor: r.VersionMinor},
-		Encoded:     r.Content, IdempotencyKey: r.IdempotencyKey, Cursor: r.Cursor, InsertedNs: r.InsertedNs}
+		Encoded:     r.Content, IdempotencyKey: r.IdempotencyKey, Cursor: r.Cursor, InsertedNs: r.InsertedNs, ExpireAtNs: r.ExpireAtNs}
 }
 
 // SendOptions are the optional parameters of Send and

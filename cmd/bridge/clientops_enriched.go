@@ -313,7 +313,7 @@ func enrichedJSON(m *client.EnrichedMessage, depth int) obj {
 	base := messageOf(&m.Message)
 	o := obj{{"id", base.ID}, {"group", base.Group}, {"sender", base.Sender}, {"sentAtNs", base.SentAtNs}, {"kind", base.Kind},
 		{"deliveryStatus", base.DeliveryStatus}, {"contentType", m.ContentType.String()}, {"type", enrichedType(m)},
-		{"deleted", m.Deleted()}, {"expiresAtNs", nil}}
+		{"deleted", m.Deleted()}, {"expiresAtNs", expiresAtNs(m.ExpireAtNs)}}
 	if text, ok := m.Text(); ok {
 		if _, reply := m.Content.(*client.EnrichedReply); !reply {
 			o = append(o, kv{"text", text})
@@ -437,4 +437,13 @@ func decodedMessageFields(o *messageJSON, ec *content.EncodedContent) {
 	case *client.DeleteMessage:
 		o.Reference = str(d.MessageID)
 	}
+}
+
+// expiresAtNs is a message's expiry as the peer prints it: a decimal
+// string, or null when the message never expires.
+func expiresAtNs(ns int64) any {
+	if ns == 0 {
+		return nil
+	}
+	return strconv.FormatInt(ns, 10)
 }
