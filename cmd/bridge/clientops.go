@@ -533,7 +533,9 @@ func listGroups(ctx context.Context, sc *sessionClient, typ string, consent any)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, groupJSON{Group: cv.Group.ID().String(), Name: info.Name(), Type: conversationTypeName(cv.ConversationType),
+		// The type from the current group context, as the peer reports it
+		// (groupMetadata()); the listing filter uses the stored one.
+		out = append(out, groupJSON{Group: cv.Group.ID().String(), Name: info.Name(), Type: conversationTypeName(info.ConversationType),
 			CreatedAtNs: strconv.FormatInt(cv.CreatedNs, 10), IsActive: cv.Active, ConsentState: consentName(cv.ConsentState)})
 	}
 	return out, nil
