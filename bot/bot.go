@@ -259,7 +259,6 @@ func (b *Bot) readMessages(s *client.Stream[client.Message]) {
 			b.streamEnded("messages", err)
 			return
 		}
-		b.log.Debug("message received", "group_id", m.GroupID.String(), "message_id", m.ID.String(), "kind", int(m.Kind))
 		if !b.route(m.GroupID, item{msg: &m}) {
 			return
 		}
@@ -270,7 +269,7 @@ func (b *Bot) streamEnded(which string, err error) {
 	if b.life.Err() != nil {
 		return
 	}
-	b.log.Error("client stream ended; the bot no longer receives "+which, "stream", which, "error", err)
+	b.log.Error("client stream ended; the bot no longer receives from it", "stream", which, "error", err)
 }
 
 // convoLocked returns the conversation's state, creating it and starting
@@ -280,8 +279,7 @@ func (b *Bot) convoLocked(id client.GroupID) *convo {
 	if c := b.convos[key]; c != nil {
 		return c
 	}
-	c := &convo{b: b, id: id, key: key, log: b.log.With("group_id", key), queue: make(chan item, b.cfg.QueueSize),
-		pending: map[identity.InboxID]string{}}
+	c := &convo{b: b, id: id, key: key, log: b.log.With("group_id", key), queue: make(chan item, b.cfg.QueueSize)}
 	b.convos[key] = c
 	b.workers.Add(1)
 	go c.run(b.work)

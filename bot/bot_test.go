@@ -67,9 +67,8 @@ func TestCommands(t *testing.T) {
 	if !b.log.has("command denied", "rule=command_role") {
 		t.Errorf("no log of the role denial")
 	}
-	if s := b.Stats(); s.Commands < 6 || s.MessagesIn < 6 {
-		t.Errorf("stats %+v: want at least 6 commands and messages in", s)
-	}
+	// The counters move once the dispatch returned, just after the reply.
+	waitFor(t, func() bool { s := b.Stats(); return s.Commands >= 6 && s.MessagesIn >= 6 && s.MessagesOut >= 6 })
 }
 
 // TestMembersAddAndBlock: an admin adds a member through the bot, then
@@ -126,8 +125,9 @@ func TestMembersAddAndBlock(t *testing.T) {
 }
 
 // TestPluginActsOnMessage: an admin enables and configures the word
-// filter in chat; a member's message with a blocked word is answered with
-// a warning, and the setting survives in the store.
+// filter in chat; a member's message with a blocked word is deleted by the
+// bot (a super admin) and answered with a warning, and the setting is in
+// the store.
 func TestPluginActsOnMessage(t *testing.T) {
 	addr := startNode(t)
 	b := newBot(t, addr, nil)
@@ -144,12 +144,32 @@ func TestPluginActsOnMessage(t *testing.T) {
 	ac.send("!plugins list")
 	ac.expect(b.InboxID(), "moderation.wordfilter: on")
 
+	// Deleting someone else's message takes a super admin.
+	if err := ac.g.AddSuperAdmin(ctxT(t), b.InboxID()); err != nil {
+		t.Fatal(err)
+	}
 	bc.send("hello everyone")
 	bc.send("cheap SPAM here")
+	spam := bc.after
 	warning := bc.expect(b.InboxID(), "your message was removed: it contains a blocked word")
 	if !strings.Contains(warning, "@"+string(bob.InboxID())) {
 		t.Errorf("warning does not mention the sender: %q", warning)
 	}
+	waitFor(t, func() bool {
+		if err := ac.g.Sync(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		msgs, err := ac.g.FindEnrichedMessages(ctxT(t), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if bytes.Equal(m.ID, spam) {
+				return m.Deleted()
+			}
+		}
+		return false
+	})
 	settings, err := b.store.BotPluginSettings(ctxT(t), ac.g.ID().String())
 	if err != nil || len(settings) != 1 || !settings[0].Enabled || !strings.Contains(string(settings[0].Config), "scam") {
 		t.Fatalf("stored settings %+v, %v", settings, err)
@@ -178,7 +198,7 @@ func TestHandlersAndPanics(t *testing.T) {
 			return errors.New("handler failed on purpose")
 		}
 		return nil
-	}), When(All(OfType(EventMessage), InGroup, WithContentType(ContentTypeReply, client.ContentTypeText))))
+	}), When(All(OfType(EventMessage), InGroup, WithContentType(client.ContentTypeReply, client.ContentTypeText))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +506,7 @@ func TestStopBounded(t *testing.T) {
 // client has today must stay reachable; the others are reported.
 func TestGroupCapabilities(t *testing.T) {
 	caps := groupCapabilities(&client.Group{})
-	for _, name := range []string{"admins", "super_admins", "metadata", "permissions", "disappearing"} {
+	for _, name := range []string{"admins", "super_admins", "metadata", "permissions", "disappearing", "delete_message", "react", "pending_removals"} {
 		if !caps[name] {
 			t.Errorf("*client.Group lost the %s capability (its method signature changed?): update governance.go", name)
 		}
@@ -530,5 +550,75 @@ func TestGovernanceCommands(t *testing.T) {
 	ds, ok := info.DisappearingSettings()
 	if info.Name() != "Book club" || !slices.Contains(info.Admins, bob.InboxID()) || !ok || ds.InNs != int64(24*time.Hour) {
 		t.Fatalf("group after the commands: name %q admins %v disappearing %+v %v", info.Name(), info.Admins, ds, ok)
+	}
+}
+
+// TestDeleteAsReply: "!delete" sent as a reply deletes the message
+// replied to, for its author; others are refused with the rule.
+func TestDeleteAsReply(t *testing.T) {
+	addr := startNode(t)
+	b := newBot(t, addr, nil)
+	b.start(t)
+	alice := newUser(t, addr, "alice")
+	bob := newUser(t, addr, "bob")
+	carol := newUser(t, addr, "carol")
+	ac := newChat(t, alice, b.InboxID(), bob.InboxID(), carol.InboxID())
+	if err := ac.g.AddSuperAdmin(ctxT(t), b.InboxID()); err != nil {
+		t.Fatal(err)
+	}
+	bc := joinChat(t, bob)
+	cc := joinChat(t, carol)
+	bc.send("oops, wrong group")
+	target := bc.after
+	reply := func(c *chat, text string) {
+		t.Helper()
+		id, err := c.g.SendReply(ctxT(t), &client.Reply{Reference: target.String(), ReferenceInboxID: string(bob.InboxID()),
+			Content: client.EncodeText(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.after = id
+	}
+	reply(cc, "!delete")
+	cc.expect(b.InboxID(), "Sorry, you can't use !delete: deleting someone else's message is for admins and super admins, and you are a member")
+	reply(bc, "!delete")
+	bc.expect(b.InboxID(), "Deleted the message.")
+	reply(bc, "!delete")
+	bc.expect(b.InboxID(), "That message is already deleted.")
+}
+
+// TestRestart: a bot stopped and started again on the same installation
+// and store keeps its consent decisions and plugin settings, and answers
+// the commands sent while it was away.
+func TestRestart(t *testing.T) {
+	addr := startNode(t)
+	alice := newUser(t, addr, "alice")
+	consent := func(cfg *Config) {
+		cfg.Consent = ConsentConfig{Mode: ConsentRequireAccept, Operators: []identity.InboxID{alice.InboxID()}}
+	}
+	b := newBot(t, addr, consent)
+	b.start(t)
+	carol := newUser(t, addr, "carol")
+	cc := newChat(t, carol, b.InboxID(), alice.InboxID())
+	ac := joinChat(t, alice)
+	cc.expect(b.InboxID(), "has to type !accept")
+	ac.send("!accept")
+	ac.expect(b.InboxID(), "Accepted")
+	cc.send("!plugins enable moderation.flood") // carol created the group: super admin
+	cc.expect(b.InboxID(), "moderation.flood is now on here.")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := b.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	cc.send("!ping") // while the bot is away
+	b2 := newBotOn(t, b.client, b.store, consent)
+	b2.start(t)
+	cc.expect(b.InboxID(), "pong")
+	cc.send("!plugins list")
+	cc.expect(b.InboxID(), "moderation.flood: on")
+	if b2.log.has("conversation decided") {
+		t.Errorf("the restarted bot decided again on a known conversation")
 	}
 }

@@ -168,24 +168,28 @@ func userArgError(err error) error {
 
 // PendingRemovals lists the members who asked to leave and still are
 // members.
-func (a *commandActions) PendingRemovals(_ context.Context) ([]commands.Member, error) {
+func (a *commandActions) PendingRemovals(ctx context.Context) ([]commands.Member, error) {
+	ids, err := a.c.pendingMembers(ctx, a.ev.Conversation.info)
+	if err != nil {
+		return nil, err
+	}
 	var out []commands.Member
-	for _, id := range a.c.pendingMembers(a.ev.Conversation.info) {
-		m, err := commands.ParseMember(string(id))
-		if err != nil {
-			continue
+	for _, id := range ids {
+		if m, err := commands.ParseMember(string(id)); err == nil {
+			out = append(out, m)
 		}
-		out = append(out, m)
 	}
 	return out, nil
 }
 
 // RemovePendingRemovals removes every member who asked to leave, in one
-// commit.
+// commit. A refusal by the group's policies is returned as such (unlike
+// the client's RemoveMembersPendingRemoval, which quietly does nothing
+// unless we are a super admin).
 func (a *commandActions) RemovePendingRemovals(ctx context.Context) (int, error) {
-	ids := a.c.pendingMembers(a.ev.Conversation.info)
-	if len(ids) == 0 {
-		return 0, nil
+	ids, err := a.c.pendingMembers(ctx, a.ev.Conversation.info)
+	if err != nil || len(ids) == 0 {
+		return 0, err
 	}
 	if _, err := a.c.group.RemoveMembers(ctx, ids); err != nil {
 		return 0, err

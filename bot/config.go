@@ -44,22 +44,23 @@ const (
 )
 
 // ConsentConfig is the bot's consent policy for the conversations it is
-// added to. The zero value serves every conversation.
+// added to. The zero value serves every conversation. Its yaml tags let
+// cmd/bridge load it as is.
 type ConsentConfig struct {
 	// Mode picks the policy; the zero value is [ConsentAllowAll].
-	Mode ConsentMode
+	Mode ConsentMode `yaml:"mode"`
 	// Allowed are the inboxes whose conversations the bot serves at once
 	// in the allow_listed and require_accept modes. Nil: none.
-	Allowed []identity.InboxID
+	Allowed []identity.InboxID `yaml:"allowed"`
 	// Operators may !accept and !reject conversations; their own
 	// conversations are served at once in every mode. Nil: none, so in
 	// require_accept mode only Allowed inboxes' groups are ever served.
-	Operators []identity.InboxID
+	Operators []identity.InboxID `yaml:"operators"`
 	// PendingNotice is sent once to a group that waits for an operator's
 	// !accept (require_accept mode). Empty means "Hello! An operator of this
 	// bot has to type !accept here before I answer in this group." (with the
 	// command prefix); "-" sends nothing.
-	PendingNotice string
+	PendingNotice string `yaml:"pending_notice"`
 }
 
 // Config configures a [Bot]. Client and Store are required; every other

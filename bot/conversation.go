@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 
 	"mlsbridge/client"
@@ -32,10 +31,10 @@ type convo struct {
 	log   *slog.Logger
 	queue chan item
 
-	group   *client.Group
-	state   convState
-	active  bool                        // plugins loaded: served and still a member
-	pending map[identity.InboxID]string // leave requests: inbox → message id (hex)
+	group    *client.Group
+	state    convState
+	active   bool               // plugins loaded: served and still a member
+	reported []identity.InboxID // the members waiting to be removed, as last reported
 }
 
 // run is the conversation's goroutine: it starts the conversation, then
@@ -145,12 +144,9 @@ func (c *convo) onMessage(ctx context.Context, conv *Conversation, m *client.Mes
 	if !blocked {
 		c.deliver(ctx, ev)
 	}
-	if sameType(m.ContentType, ContentTypeLeaveRequest) && !ev.FromSelf && isMember(conv.info, ev.Sender) {
-		if _, dup := c.pending[ev.Sender]; !dup {
-			c.pending[ev.Sender] = ev.MessageID()
-			c.log.Info("member asked to leave", "inbox_id", string(ev.Sender))
-			c.deliverPending(ctx, conv)
-		}
+	if sameType(m.ContentType, client.ContentTypeLeaveRequest) && !ev.FromSelf {
+		c.log.Info("member asked to leave", "inbox_id", string(ev.Sender))
+		c.refreshPending(ctx, conv)
 	}
 	return nil
 }
@@ -184,11 +180,6 @@ func (c *convo) onUpdate(ctx context.Context, conv *Conversation, m *client.Mess
 	}
 	for _, ev := range evs {
 		if ev.Type == EventMembersAdded || ev.Type == EventMembersRemoved {
-			for _, id := range ev.Members {
-				delete(c.pending, id) // removed, or added again: the request is settled
-			}
-		}
-		if ev.Type == EventMembersAdded || ev.Type == EventMembersRemoved {
 			c.log.Info("membership changed", "event", ev.Type.String(), "count", len(ev.Members), "by", string(ev.Sender))
 		}
 		if c.active {
@@ -198,6 +189,9 @@ func (c *convo) onUpdate(ctx context.Context, conv *Conversation, m *client.Mess
 			c.log.Info("bot removed from conversation", "by", string(ev.Sender))
 			c.deactivate(ctx)
 		}
+	}
+	if c.active {
+		c.refreshPending(ctx, conv)
 	}
 	return nil
 }
@@ -220,57 +214,42 @@ func (c *convo) deliver(ctx context.Context, ev *Event) {
 	}
 }
 
-// deliverPending reports the whole list of members waiting to be removed.
-func (c *convo) deliverPending(ctx context.Context, conv *Conversation) {
-	ids := c.pendingMembers(conv.info)
-	if len(ids) == 0 {
+// refreshPending reads the members waiting to be removed and, when one
+// was not reported yet, reports the whole list (EventLeaveRequested).
+func (c *convo) refreshPending(ctx context.Context, conv *Conversation) {
+	ids, err := c.pendingMembers(ctx, conv.info)
+	if err != nil {
+		if !errors.Is(err, commands.ErrNotSupported) {
+			c.log.Warn("pending removals not read", "error", err)
+		}
 		return
 	}
-	c.deliver(ctx, &Event{Type: EventLeaveRequested, Conversation: conv, Time: c.b.now(), Members: ids})
+	grew := slices.ContainsFunc(ids, func(id identity.InboxID) bool { return !slices.Contains(c.reported, id) })
+	c.reported = ids
+	if grew {
+		c.deliver(ctx, &Event{Type: EventLeaveRequested, Conversation: conv, Time: c.b.now(), Members: ids})
+	}
 }
 
-// pendingMembers returns the inboxes that asked to leave and still are
-// members, sorted.
-func (c *convo) pendingMembers(info *client.GroupInfo) []identity.InboxID {
+// pendingMembers returns the inboxes whose leave requests the client
+// recorded and that still are members, sorted (xmtp-groups §7).
+func (c *convo) pendingMembers(ctx context.Context, info *client.GroupInfo) ([]identity.InboxID, error) {
+	l, ok := any(c.group).(pendingLister)
+	if !ok {
+		return nil, &commands.NotSupportedError{Action: "track leave requests"}
+	}
+	all, err := l.PendingRemovals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bot: pending removals: %w", err)
+	}
 	var out []identity.InboxID
-	for _, id := range slices.Sorted(maps.Keys(c.pending)) {
-		if isMember(info, id) {
+	for _, id := range all {
+		if isMember(info, id) && id != c.b.self && !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
-	return out
-}
-
-// loadPending rebuilds the leave requests from the stored messages
-// (xmtp-groups §7): a request stands until its sender is removed or added
-// again.
-func (c *convo) loadPending(ctx context.Context) error {
-	msgs, err := c.group.FindMessages(ctx, &client.MessageQuery{
-		ContentTypes: []string{ContentTypeLeaveRequest.TypeID, client.ContentTypeGroupUpdated.TypeID}})
-	if err != nil {
-		return fmt.Errorf("bot: load leave requests: %w", err)
-	}
-	c.pending = map[identity.InboxID]string{}
-	for i := range msgs {
-		m := &msgs[i]
-		switch {
-		case m.Kind == client.KindApplication && sameType(m.ContentType, ContentTypeLeaveRequest):
-			if m.SenderInboxID != c.b.self {
-				c.pending[m.SenderInboxID] = m.ID.String()
-			}
-		case m.Kind == client.KindMembershipChange:
-			gu, err := m.GroupUpdated()
-			if err != nil {
-				continue
-			}
-			settled := slices.Concat(updateInboxes(gu.GetAddedInboxes()), updateInboxes(gu.GetRemovedInboxes()),
-				updateInboxes(gu.GetLeftInboxes()))
-			for _, id := range settled {
-				delete(c.pending, id)
-			}
-		}
-	}
-	return nil
+	slices.Sort(out)
+	return out, nil
 }
 
 // activate starts serving the conversation: loads its plugins and its
@@ -288,16 +267,14 @@ func (c *convo) activate(ctx context.Context, announce bool) error {
 		return fmt.Errorf("bot: load plugins: %w", err)
 	}
 	c.active = true
-	if err := c.loadPending(ctx); err != nil {
-		return err
-	}
+	c.reported = nil
 	conv := &Conversation{b: c.b, group: c.group, info: info}
 	if announce {
 		by := info.AddedByInboxID
 		c.deliver(ctx, &Event{Type: EventJoined, Conversation: conv, Time: c.b.now(), Sender: by,
 			SenderRole: conv.Role(by), FromSelf: by == c.b.self})
 	}
-	c.deliverPending(ctx, conv)
+	c.refreshPending(ctx, conv)
 	return nil
 }
 

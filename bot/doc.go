@@ -20,9 +20,10 @@
 // application message of any content type (text and text replies decoded),
 // members added and removed, admin and metadata changes (from the
 // GroupUpdated records the client builds after each commit), the bot
-// joining, and leave requests (xmtp-groups §7: the bot rebuilds the list
-// of members waiting to be removed from the stored messages, and keeps it
-// up to date). Each event goes, in order, to the plugins (as plugins
+// joining, and leave requests (xmtp-groups §7: the whole list of members
+// waiting to be removed, from the client's pending-removal list, whenever
+// someone joins it and when the conversation is loaded). Each event goes,
+// in order, to the plugins (as plugins
 // events), to the command dispatcher (text messages starting with the
 // command prefix) and to the handlers, each behind its own panic recovery.
 // [Handler], [Middleware], [Filter] and the filters ([FromSelf],
@@ -44,10 +45,17 @@
 // the consent commands; the issuer's role comes from the group's admin
 // lists, and group-policy checks from its permissions. The actions run
 // against the client; the governance ones (admins, metadata, permissions,
-// disappearing messages, deletion, reactions) are optional capabilities of
-// *client.Group found by type assertion (governance.go), so an action the
-// client cannot do yet answers "not supported". Plugins are hosted by a
-// plugins.Manager whose settings and data the bot persists in its Store.
+// disappearing messages, deletion, reactions, pending removals) are
+// optional capabilities of *client.Group found by type assertion
+// (governance.go), so an action the client cannot do answers "not
+// supported" instead of breaking the build. Replies are plain text
+// messages. Plugins are hosted by a plugins.Manager whose settings and
+// data the bot persists in its Store.
+//
+// BUG(bot): events queued when the process dies (not on Stop, which
+// drains the queues) are lost: the client's streams have already moved
+// past them. A per-conversation "handled" cursor in the Store would let a
+// restart replay them.
 //
 // bot imports client, commands, plugins, storage, policy and identity
 // (STYLE.md §1); it must not import wire, node or anything above it.

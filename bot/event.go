@@ -55,15 +55,6 @@ func (t EventType) String() string {
 	return fmt.Sprintf("EventType(%d)", uint8(t))
 }
 
-// Content types the bot recognizes besides text and group updates
-// (xmtp-groups §5.4).
-var (
-	// ContentTypeReply is xmtp.org/reply:1.0.
-	ContentTypeReply = client.ContentTypeID{AuthorityID: "xmtp.org", TypeID: "reply", VersionMajor: 1}
-	// ContentTypeLeaveRequest is xmtp.org/leave_request:1.0.
-	ContentTypeLeaveRequest = client.ContentTypeID{AuthorityID: "xmtp.org", TypeID: "leave_request", VersionMajor: 1}
-)
-
 // sameType reports whether a and b name the same content type and major
 // version (minor versions are compatible).
 func sameType(a, b client.ContentTypeID) bool {
@@ -96,8 +87,8 @@ type Event struct {
 	// ContentType is Message's content type; zero when there is no
 	// message.
 	ContentType client.ContentTypeID
-	// Text is the text of a text message, or of a reply whose content is
-	// text; empty otherwise. It is plaintext: never log it.
+	// Text is the text of a text or markdown message, or of a reply whose
+	// content is one; empty otherwise. It is plaintext: never log it.
 	Text string
 	// ReplyTo is the lowercase hex id of the message this one replies to;
 	// empty when it is not a reply.
@@ -205,48 +196,33 @@ func isMember(info *client.GroupInfo, id identity.InboxID) bool {
 func (b *Bot) messageEvent(conv *Conversation, m *client.Message) *Event {
 	ev := &Event{Type: EventMessage, Conversation: conv, Time: time.Unix(0, m.SentAtNs), Sender: m.SenderInboxID,
 		SenderRole: conv.Role(m.SenderInboxID), FromSelf: m.SenderInboxID == b.self, Message: m, ContentType: m.ContentType}
-	switch {
-	case sameType(m.ContentType, client.ContentTypeText):
-		if text, err := m.Text(); err == nil {
-			ev.Text = text
-		}
-	case sameType(m.ContentType, ContentTypeReply):
-		ev.ReplyTo, ev.Text = decodeReply(m)
+	v, err := b.client.Codecs().DecodeMessage(m)
+	if err != nil {
+		return ev
 	}
+	if r, ok := v.(*client.Reply); ok {
+		ev.ReplyTo = strings.ToLower(r.Reference)
+		if !isHexID(ev.ReplyTo) {
+			ev.ReplyTo = ""
+		}
+		if v, err = b.client.Codecs().Decode(r.Content); err != nil {
+			return ev
+		}
+	}
+	ev.Text = textOf(v)
 	return ev
 }
 
-// decodeReply returns the target id and, when the reply's content is text,
-// its text (xmtp-groups §5.4: the reference parameter and the inner
-// EncodedContent as the content). Malformed replies give what could be
-// read.
-func decodeReply(m *client.Message) (ref, text string) {
-	ec, err := m.Content()
-	if err != nil {
-		return "", ""
+// textOf returns the text of decoded text or markdown content; empty for
+// anything else.
+func textOf(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case client.Markdown:
+		return string(t)
 	}
-	ref = strings.ToLower(ec.GetParameters()["reference"])
-	if !isHexID(ref) {
-		ref = ""
-	}
-	inner := client.Message{Encoded: ec.GetContent()}
-	if t, err := inner.Text(); err == nil {
-		text = t
-	}
-	return ref, text
-}
-
-// isHexID reports whether s is a 32-byte message id in lowercase hex.
-func isHexID(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
+	return ""
 }
 
 // updateEvents returns the events of a group-update record, in the order
@@ -299,4 +275,17 @@ func updateInboxes[T inboxHolder](list []T) []identity.InboxID {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// isHexID reports whether s is a 32-byte message id in lowercase hex.
+func isHexID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

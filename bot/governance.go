@@ -44,14 +44,21 @@ type disappearingEditor interface {
 	RemoveDisappearingSettings(ctx context.Context) error
 }
 
-// messageDeleter deletes a message for everyone (xmtp-groups §8).
+// messageDeleter deletes a message for everyone (client/deletion.go,
+// xmtp-groups §8).
 type messageDeleter interface {
-	DeleteMessage(ctx context.Context, id client.MessageID) error
+	DeleteMessage(ctx context.Context, id client.MessageID) (client.MessageID, error)
 }
 
-// reactor adds a reaction to a message (xmtp-groups §8).
+// reactor sends a reaction (client/enriched.go, xmtp-groups §8).
 type reactor interface {
-	SendReaction(ctx context.Context, to client.MessageID, emoji string) error
+	SendReaction(ctx context.Context, r *client.Reaction) (client.MessageID, error)
+}
+
+// pendingLister lists the members who asked to leave and have not left
+// (client/leave.go, xmtp-groups §7).
+type pendingLister interface {
+	PendingRemovals(ctx context.Context) ([]identity.InboxID, error)
 }
 
 // groupCapabilities reports which capabilities g has, by name, for
@@ -64,6 +71,7 @@ func groupCapabilities(g any) map[string]bool {
 	_, dis := g.(disappearingEditor)
 	_, del := g.(messageDeleter)
 	_, react := g.(reactor)
+	_, pending := g.(pendingLister)
 	return map[string]bool{"admins": admin, "super_admins": super, "metadata": attr, "permissions": perm,
-		"disappearing": dis, "delete_message": del, "react": react}
+		"disappearing": dis, "delete_message": del, "react": react, "pending_removals": pending}
 }

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 
 	"mlsbridge/client"
@@ -33,8 +34,8 @@ func (p pluginActions) group(ctx context.Context, g plugins.GroupID) (*client.Gr
 	return p.b.client.Group(ctx, id)
 }
 
-// Reply sends text to group g. Replies are plain text messages: the client
-// cannot send the reply content type yet, so to is not referenced.
+// Reply sends text to group g as a plain text message, like the bot's
+// command replies (every client shows text; to is not referenced).
 func (p pluginActions) Reply(ctx context.Context, g plugins.GroupID, _ commands.MessageID, text string) error {
 	grp, err := p.group(ctx, g)
 	if err != nil {
@@ -93,14 +94,21 @@ func (b *Bot) react(ctx context.Context, g *client.Group, to commands.MessageID,
 	if id == nil {
 		return fmt.Errorf("bot: react: bad message id %q", to)
 	}
-	if err := r.SendReaction(ctx, id, emoji); err != nil {
-		return err
+	var author string
+	if m, err := b.client.FindMessage(ctx, id); err == nil {
+		author = string(m.SenderInboxID)
+	}
+	_, err := r.SendReaction(ctx, &client.Reaction{Reference: string(to), ReferenceInboxID: author,
+		Action: client.ReactionAdded, Content: emoji, Schema: client.SchemaUnicode})
+	if err != nil {
+		return fmt.Errorf("bot: react: %w", err)
 	}
 	b.metrics.pluginActions.Add(1)
 	return nil
 }
 
-// deleteMessage deletes a message through the client, when it can.
+// deleteMessage deletes a message through the client, when it can. The
+// client's refusals become replies that say why.
 func (b *Bot) deleteMessage(ctx context.Context, g *client.Group, id commands.MessageID) error {
 	d, ok := any(g).(messageDeleter)
 	if !ok {
@@ -110,11 +118,21 @@ func (b *Bot) deleteMessage(ctx context.Context, g *client.Group, id commands.Me
 	if mid == nil {
 		return fmt.Errorf("bot: delete: bad message id %q", id)
 	}
-	if err := d.DeleteMessage(ctx, mid); err != nil {
-		return err
+	_, err := d.DeleteMessage(ctx, mid)
+	switch {
+	case err == nil:
+		b.metrics.pluginActions.Add(1)
+		return nil
+	case errors.Is(err, client.ErrDeleteNotAuthorized):
+		return commands.NewUserError("I can't delete that message: only its sender or a super admin can, and I'm not a super admin here.", err)
+	case errors.Is(err, client.ErrMessageNotDeletable):
+		return commands.NewUserError("That kind of message can't be deleted.", err)
+	case errors.Is(err, client.ErrMessageAlreadyDeleted):
+		return commands.NewUserError("That message is already deleted.", err)
+	case errors.Is(err, client.ErrMessageNotFound):
+		return commands.NewUserError("I don't have that message.", err)
 	}
-	b.metrics.pluginActions.Add(1)
-	return nil
+	return fmt.Errorf("bot: delete message: %w", err)
 }
 
 // pluginEvent converts a bot event into the plugins' event, and false for

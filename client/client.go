@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -94,6 +95,8 @@ type Client struct {
 	codecs   *CodecRegistry
 	// welcomeMu serialises welcome processing (SyncWelcomes, streams).
 	welcomeMu sync.Mutex
+	// version, when set, replaces LibXMTPVersion (see Version).
+	version atomic.Pointer[string]
 
 	mu         sync.Mutex // guards registered, actors, closed
 	registered bool

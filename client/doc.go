@@ -80,7 +80,8 @@
 // rules, and the identity rules (the installations added and removed must
 // be the diff of the association states between the old and new sequence
 // ids of the GroupMembership, credentials must belong to their inbox's
-// state). Not yet implemented: the minimum-version pause, governance
-// operations (metadata, admins, permissions, leave; the next issue),
-// device-sync consent, X-Wing and welcome pointers.
+// state), and the minimum-version pause (see version.go). Not yet
+// implemented: governance operations (metadata, admins, permissions,
+// leave; the next issue), device-sync consent, X-Wing and welcome
+// pointers.
 package client

@@ -204,6 +204,9 @@ type GroupInfo struct {
 	MembershipState MembershipState
 	CreatedNs       int64
 	LastActivityNs  int64
+	// PausedForVersion is the minimum protocol version the group is
+	// paused for, "" when it is not paused (see Group.PausedForVersion).
+	PausedForVersion string
 }
 
 // Name returns the group_name attribute.
@@ -258,7 +261,7 @@ func (g *Group) Info(ctx context.Context) (*GroupInfo, error) {
 			CreatorInboxID: identity.InboxID(ext.Metadata.GetCreatorInboxId()), AddedByInboxID: identity.InboxID(st.row.AddedByInboxID),
 			Attributes: map[string]string{}, Permissions: ext.Policies.Clone(), Membership: map[identity.InboxID]uint64{},
 			Epoch: st.mls.Epoch(), Active: st.mls.Active(), MembershipState: MembershipState(st.row.MembershipState),
-			CreatedNs: st.row.CreatedNs, LastActivityNs: st.row.LastMessageNs}
+			CreatedNs: st.row.CreatedNs, LastActivityNs: st.row.LastMessageNs, PausedForVersion: st.row.PausedForVersion}
 		info.DMMembers = dmMembersOf(st.row.DmID, g.c.inbox)
 		for k, v := range ext.Mutable.GetAttributes() {
 			info.Attributes[k] = v

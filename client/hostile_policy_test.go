@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -387,7 +388,7 @@ func TestHostilePolicy(t *testing.T) {
 	for _, tc := range dmCases(dm.mal.c, v, x) {
 		t.Run("DM"+tc.name, func(t *testing.T) { dm.run(t, tc) })
 	}
-	t.Run("DMMinVersionAboveLibxmtp", func(t *testing.T) { dmMinVersionDivergence(t, dm) })
+	t.Run("DMMinVersionAboveLibxmtp", func(t *testing.T) { dmMinVersionPause(t, dm) })
 }
 
 // memberCases are the commits mallory, a plain member, may not make in the
@@ -536,25 +537,60 @@ func dmCases(m, v, x *Client) []policyCase {
 	}
 }
 
-// dmMinVersionDivergence: a DM member may set the minimum supported
-// protocol version (the DM policy set allows every supported field). Set
-// above libxmtp's own version, libxmtp 1.9.1 pauses the conversation
-// (xmtp-groups.md §4 step 15, §4.1) while our client, which has no
-// minimum-version pause yet, applies the commit. If either side changes,
-// this test fails: move the case to dmCases.
-func dmMinVersionDivergence(t *testing.T, d *policyRoom) {
+// dmMinVersionPause: a DM member may set the minimum supported protocol
+// version (the DM policy set allows every supported field). Set above
+// 1.9.1, libxmtp's version and ours, it pauses the DM for every honest
+// member (xmtp-groups.md §4 step 15, §4.1): libxmtp and the Go members
+// stay in their epoch, paused for it, sync without error and without
+// moving, and refuse to send with libxmtp's error. The hostile member's own
+// commit fails her own check: it is not merged, and she is not paused. A
+// Go member upgraded to the floor lifts the pause at its next sync,
+// applies the commit and sends again; the others stay paused.
+func dmMinVersionPause(t *testing.T, d *policyRoom) {
+	const floor = "99.0.0"
 	before := d.epoch(t)
-	sendOwn(t, d.mal.c, d.mal.g, setAttrs(AttrMinVersion, "99.0.0"))
+	err := d.mal.c.withGroup(ctxT(t), d.mal.g.id, func(ctx context.Context, st *groupState) error {
+		opts, err := setAttrs(AttrMinVersion, floor)(ctx, st)
+		if err != nil {
+			return err
+		}
+		in, err := d.mal.c.stageContextCommit(ctx, st, &contextPlan{kind: IntentMetadataUpdate, exts: opts.GroupContextExtensions})
+		if err != nil {
+			return err
+		}
+		_, err = d.mal.c.publishCommit(ctx, st, in)
+		return err
+	})
+	if !errors.Is(err, ErrCommitConflict) {
+		t.Fatalf("mallory's own commit: %v, want it refused by her own check (ErrCommitConflict)", err)
+	}
+	if got := d.mal.epoch(t); got != before {
+		t.Fatalf("mallory in epoch %d, want %d", got, before)
+	}
+	if v, err := d.mal.g.PausedForVersion(ctxT(t)); err != nil || v != "" {
+		t.Fatalf("mallory paused for %q (%v), want not paused", v, err)
+	}
 	for _, mb := range d.honest {
-		if err := mb.g.Sync(ctxT(t)); err != nil {
-			t.Fatal(err)
-		}
-		if got := mb.epoch(t); got != before+1 {
-			t.Fatalf("%s in epoch %d, want %d", mb.name, got, before+1)
-		}
+		mb.expectPaused(t, floor, before)
 	}
-	info := peerGroupInfo(t, d.p, d.lib, d.gid)
-	if fmt.Sprint(info["epoch"]) != fmt.Sprint(before) || info["pausedForVersion"] != "99.0.0" {
-		t.Fatalf("libxmtp epoch %v paused for %v; want epoch %d paused for 99.0.0", info["epoch"], info["pausedForVersion"], before)
+	expectLibPaused(t, d, floor, before)
+
+	up := d.honest[1]
+	up.c.setVersion(floor)
+	n := up.logs.len()
+	if err := up.g.Sync(ctxT(t)); err != nil {
+		t.Fatalf("%s: sync after the upgrade: %v", up.name, err)
 	}
+	gi, err := up.g.Info(ctxT(t))
+	if err != nil || gi.PausedForVersion != "" || gi.Epoch != before+1 || gi.MinimumSupportedProtocolVersion() != floor {
+		t.Fatalf("%s upgraded: %+v (%v); want unpaused in epoch %d with floor %s", up.name, gi, err, before+1, floor)
+	}
+	if !slices.ContainsFunc(up.logs.since(n), func(r string) bool { return strings.HasPrefix(r, "group pause lifted") }) {
+		t.Fatalf("%s: no pause lifted in %q", up.name, up.logs.since(n))
+	}
+	if _, err := up.g.SendText(ctxT(t), "upgraded"); err != nil {
+		t.Fatalf("%s: send after the upgrade: %v", up.name, err)
+	}
+	d.honest[0].expectPaused(t, floor, before)
+	expectLibPaused(t, d, floor, before)
 }

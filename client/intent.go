@@ -152,8 +152,12 @@ func (g *Group) SendMessageOptimistic(ctx context.Context, ec *content.EncodedCo
 // group's installations are brought up to date if they were last checked
 // more than five seconds ago (libxmtp's send-path interval). If publishing
 // fails the message stays queued and its id is returned with the error.
+// A paused group refuses it before anything is stored (*GroupPausedError).
 // opts may be nil.
 func (g *Group) Send(ctx context.Context, ec *content.EncodedContent, opts *SendOptions) (MessageID, error) {
+	if err := g.c.ensureNotPaused(ctx, g.id); err != nil {
+		return nil, err
+	}
 	id, err := g.SendMessageOptimistic(ctx, ec, opts)
 	if err != nil {
 		return nil, err

@@ -53,7 +53,8 @@ func (g *Group) UpdateAppData(ctx context.Context, appData string) error {
 // the minimum protocol version a semantic version, _commit_log_signer the
 // hex of a 32-byte key. The removed group_pinned_frame_url is an ordinary
 // key here. Note that raising minimum_supported_protocol_version above a
-// member's version pauses the group for that member. See UpdateGroupName
+// member's version pauses the group for that member; a value above this
+// client's own version (Client.Version) is refused. See UpdateGroupName
 // for the rest of the contract.
 func (g *Group) UpdateAttribute(ctx context.Context, field policy.MetadataField, value string) error {
 	return g.updateAttribute(ctx, "update attribute", field, value)
@@ -61,6 +62,9 @@ func (g *Group) UpdateAttribute(ctx context.Context, field policy.MetadataField,
 
 func (g *Group) updateAttribute(ctx context.Context, op string, field policy.MetadataField, value string) error {
 	if err := checkAttribute(field, value); err != nil {
+		return fmt.Errorf("client: %s: %w", op, err)
+	}
+	if err := g.c.checkFloorValue(field, value); err != nil {
 		return fmt.Errorf("client: %s: %w", op, err)
 	}
 	return g.runContextChange(ctx, op, attributeBuilder(g.c, field, value))

@@ -325,7 +325,7 @@ func (c *Client) SyncAllWelcomesAndGroups(ctx context.Context, consent []Consent
 			defer wg.Done()
 			defer func() { <-sem }()
 			err := c.withGroup(ctx, r.GroupID, func(ctx context.Context, st *groupState) error {
-				if err := c.publishAndSync(ctx, st); err != nil {
+				if paused, err := c.syncUnlessPaused(ctx, st, func() error { return c.publishAndSync(ctx, st) }); paused || err != nil {
 					return err
 				}
 				return c.maybeUpdateInstallations(ctx, st, syncInstallationsInterval)

@@ -46,7 +46,9 @@ func (e *MessageError) Unwrap() error { return e.Err }
 // stored, our own messages confirmed. Each page's new MLS state, cursor,
 // messages and intent changes are written in one transaction. When the
 // installations were last checked more than thirty minutes ago they are
-// brought up to date. A DM syncs every group it is stitched with.
+// brought up to date. A DM syncs every group it is stitched with. A
+// paused group is not synced (see version.go): the pause is first lifted
+// if this client's version now reaches it.
 func (g *Group) Sync(ctx context.Context) error {
 	ids, err := g.c.stitchedIDs(ctx, g.id)
 	if err != nil {
@@ -54,7 +56,7 @@ func (g *Group) Sync(ctx context.Context) error {
 	}
 	for _, id := range ids {
 		err := g.c.withGroup(ctx, id, func(ctx context.Context, st *groupState) error {
-			if err := g.c.publishAndSync(ctx, st); err != nil {
+			if paused, err := g.c.syncUnlessPaused(ctx, st, func() error { return g.c.publishAndSync(ctx, st) }); paused || err != nil {
 				return err
 			}
 			if err := g.c.maybeUpdateInstallations(ctx, st, syncInstallationsInterval); err != nil {
@@ -76,6 +78,9 @@ type commitWatch func(id uint64, data []byte, merged bool)
 // syncGroupState pages through the group's messages after its cursor.
 func (c *Client) syncGroupState(ctx context.Context, st *groupState, watch commitWatch) error {
 	for {
+		if err := st.pausedErr(); err != nil {
+			return err
+		}
 		resp, err := c.mlsAPI.QueryGroupMessages(ctx, &mlsapi.QueryGroupMessagesRequest{GroupId: st.row.GroupID,
 			PagingInfo: &mlsapi.PagingInfo{Direction: mlsapi.SortDirection_SORT_DIRECTION_ASCENDING, Limit: pageSize, IdCursor: st.row.Cursor}})
 		if err != nil {
@@ -96,7 +101,7 @@ func (c *Client) syncGroupState(ctx context.Context, st *groupState, watch commi
 			return err
 		}
 		if stopped || len(msgs) < pageSize {
-			return nil
+			return st.pausedErr()
 		}
 	}
 }
@@ -115,6 +120,9 @@ type pageBatch struct {
 // our commits that came back. It reports stopped when processing halted
 // because we are no longer a member.
 func (c *Client) processEnvelopes(ctx context.Context, st *groupState, envs []*mlsapi.GroupMessage_V1, watch commitWatch) (bool, error) {
+	if st.pausedErr() != nil {
+		return true, nil // a paused group processes nothing (streams)
+	}
 	var b pageBatch
 	stopped := false
 	for _, v1 := range envs {
@@ -176,6 +184,9 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 	}
 	if fe := (*IdentityFetchError)(nil); errors.As(err, &fe) {
 		return false, err // retryable: the commit is processed again next sync
+	}
+	if stop, err := c.pauseOnVersion(ctx, st, err, isOwn); stop || err != nil {
+		return stop, err
 	}
 	c.recordFork(ctx, st, v1, probe, merged, err, b)
 	if isOwn {
@@ -375,6 +386,9 @@ func (c *Client) checkCommit(ctx context.Context, st *groupState, sc *mls.Staged
 		return nil, nil, err
 	}
 	if !sc.ExtensionsChanged {
+		if err := c.checkFloor(old); err != nil {
+			return nil, nil, err
+		}
 		return old, old, nil
 	}
 	// The new immutable metadata is not checked, as in libxmtp 1.9.1 (see
@@ -408,13 +422,10 @@ func (c *Client) checkCommit(ctx context.Context, st *groupState, sc *mls.Staged
 	if err := policy.Evaluate(policyState(old), ch).Err(); err != nil {
 		return nil, nil, err
 	}
-	// A minimum version that does not parse makes the commit invalid
-	// (xmtp-groups.md §4 step 15); the pause for one above our own version
-	// is not implemented yet.
-	if v, ok := next.Mutable.GetAttributes()[AttrMinVersion]; ok {
-		if _, err := policy.CompareVersions(v, v); err != nil {
-			return nil, nil, err
-		}
+	// The minimum version (xmtp-groups.md §4 step 15): one that does not
+	// parse makes the commit invalid, one above ours pauses the group.
+	if err := c.checkFloor(next); err != nil {
+		return nil, nil, err
 	}
 	return old, next, nil
 }

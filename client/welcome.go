@@ -179,7 +179,7 @@ func (c *Client) storeJoined(ctx context.Context, g *mls.Group, ext *GroupExtens
 	row := storage.ClientGroup{GroupID: g.GroupID(), CreatedNs: now, ConversationType: int32(ext.Metadata.GetConversationType()),
 		CreatorInboxID: ext.Metadata.GetCreatorInboxId(), AddedByInboxID: string(addedBy), DmID: dmID(ext.Metadata),
 		MembershipState: int16(MembershipPending), Active: true, Epoch: g.Epoch(), State: state, Cursor: cursor,
-		WelcomeID: id, LastMessageNs: int64(w.GetCreatedNs()), UpdatedNs: now}
+		WelcomeID: id, LastMessageNs: int64(w.GetCreatedNs()), UpdatedNs: now, PausedForVersion: c.welcomePause(ext)}
 	var msgs []storage.ClientMessage
 	stitched, err := c.db.FindGroups(ctx, storage.GroupQuery{DmID: row.DmID})
 	if err != nil {

@@ -69,9 +69,9 @@ func (e *VersionTooLowError) Error() string {
 	return fmt.Sprintf("policy: group needs protocol version %s, this client is %s [%s]", e.Min, e.Own, SectionMinVersion)
 }
 
-// VersionFormatError reports a version string that is not semantic
-// versioning 2.0 as Rust's semver crate parses it (libxmtp's
-// InvalidVersionFormat). A commit setting such a minimum version is invalid.
+// VersionFormatError reports a version string that libxmtp 1.9.1 does not
+// parse (its InvalidVersionFormat; the rules are at [CompareVersions]). A
+// commit setting such a minimum version is invalid.
 type VersionFormatError struct {
 	Value  string
 	Reason string

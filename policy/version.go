@@ -2,117 +2,82 @@ package policy
 
 import (
 	"cmp"
+	"fmt"
 	"strings"
 )
 
-// version is a semantic version as Rust's semver crate parses it, which is
-// what libxmtp compares minimum supported protocol versions with.
+// version is a version string as libxmtp 1.9.1 reads it (its
+// LibXMTPVersion, in xmtp_mls/src/groups/validated_commit.rs): three
+// unsigned 32-bit numbers and an optional suffix. It is not semantic
+// versioning: libxmtp 1.11 moved to Rust's semver crate, but every member
+// of a group shared with libxmtp 1.9.1 must read a minimum supported
+// protocol version as 1.9.1 does, or the members disagree on which commits
+// are valid.
 type version struct {
-	major, minor, patch uint64
-	pre, build          string
+	major, minor, patch uint32
+	// suffix is what follows the first "-" of the third part, up to a
+	// second "-" if any; hasSuffix tells "1.2.3-" (empty suffix) from
+	// "1.2.3".
+	suffix    string
+	hasSuffix bool
 }
 
-// parseVersion accepts exactly what semver::Version::parse accepts:
-// MAJOR.MINOR.PATCH without leading zeros, then optionally "-" and dot-separated
-// pre-release identifiers ([0-9A-Za-z-], numeric ones without leading
-// zeros), then optionally "+" and build identifiers ([0-9A-Za-z-]). No
-// "v" prefix and no spaces.
+// parseVersion accepts exactly what libxmtp 1.9.1's LibXMTPVersion::parse
+// accepts. The string is split at every "."; there must be three parts.
+// The first two parts are numbers; the third is split at every "-", its
+// first piece is the patch number and its second, if any, the suffix (any
+// further pieces are ignored). A number is what Rust's u32 parser takes:
+// ASCII digits, leading zeros allowed, one optional leading "+", at most
+// 4294967295. So "01.2.3", "+1.2.3" and "1.2.3-rc1-x" parse, and
+// "1.2.3-rc.1" (four parts), "1.2.3+build", "v1.2.3" and " 1.2.3" do not.
 func parseVersion(s string) (version, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return version{}, &VersionFormatError{Value: s, Reason: "want three dot-separated parts MAJOR.MINOR.PATCH[-SUFFIX]"}
+	}
 	var v version
-	if s == "" {
-		return v, &VersionFormatError{Value: s, Reason: "empty string"}
+	var err error
+	if v.major, err = parseU32(s, parts[0]); err != nil {
+		return version{}, err
 	}
-	rest := s
-	for i, dst := range []*uint64{&v.major, &v.minor, &v.patch} {
-		n, r, err := parseNumber(s, rest)
-		if err != nil {
-			return version{}, err
-		}
-		*dst, rest = n, r
-		if i < 2 {
-			if !strings.HasPrefix(rest, ".") {
-				return version{}, &VersionFormatError{Value: s, Reason: "want MAJOR.MINOR.PATCH"}
-			}
-			rest = rest[1:]
-		}
+	if v.minor, err = parseU32(s, parts[1]); err != nil {
+		return version{}, err
 	}
-	if r, ok := strings.CutPrefix(rest, "-"); ok {
-		id, r, err := parseIdentifiers(s, r, true)
-		if err != nil {
-			return version{}, err
-		}
-		v.pre, rest = id, r
+	pieces := strings.Split(parts[2], "-")
+	if v.patch, err = parseU32(s, pieces[0]); err != nil {
+		return version{}, err
 	}
-	if r, ok := strings.CutPrefix(rest, "+"); ok {
-		id, r, err := parseIdentifiers(s, r, false)
-		if err != nil {
-			return version{}, err
-		}
-		v.build, rest = id, r
-	}
-	if rest != "" {
-		return version{}, &VersionFormatError{Value: s, Reason: "unexpected character " + rest[:1]}
+	if len(pieces) > 1 {
+		v.suffix, v.hasSuffix = pieces[1], true
 	}
 	return v, nil
 }
 
-func parseNumber(s, rest string) (uint64, string, error) {
-	i := 0
-	var n uint64
-	for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-		if i == 1 && rest[0] == '0' {
-			return 0, "", &VersionFormatError{Value: s, Reason: "leading zero"}
-		}
-		d := uint64(rest[i] - '0')
-		if n > (1<<64-1-d)/10 {
-			return 0, "", &VersionFormatError{Value: s, Reason: "number too large"}
-		}
-		n = n*10 + d
-		i++
+// parseU32 parses n as Rust's u32::from_str does: an optional "+" and
+// then one or more ASCII digits whose value fits in 32 bits.
+func parseU32(s, n string) (uint32, error) {
+	digits := strings.TrimPrefix(n, "+")
+	if digits == "" {
+		return 0, &VersionFormatError{Value: s, Reason: fmt.Sprintf("%q is not a number", n)}
 	}
-	if i == 0 {
-		return 0, "", &VersionFormatError{Value: s, Reason: "want a number"}
+	var v uint64
+	for i := 0; i < len(digits); i++ {
+		c := digits[i]
+		if c < '0' || c > '9' {
+			return 0, &VersionFormatError{Value: s, Reason: fmt.Sprintf("%q is not a number", n)}
+		}
+		v = v*10 + uint64(c-'0')
+		if v > 1<<32-1 {
+			return 0, &VersionFormatError{Value: s, Reason: fmt.Sprintf("%q is over 4294967295", n)}
+		}
 	}
-	return n, rest[i:], nil
+	return uint32(v), nil
 }
 
-// parseIdentifiers reads dot-separated identifiers up to the first byte
-// that cannot be part of one. Pre-release numeric identifiers may not have
-// leading zeros.
-func parseIdentifiers(s, rest string, pre bool) (string, string, error) {
-	end := 0
-	for end < len(rest) {
-		c := rest[end]
-		if c == '.' || c == '-' || c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' {
-			end++
-			continue
-		}
-		break
-	}
-	ids := rest[:end]
-	for _, id := range strings.Split(ids, ".") {
-		if id == "" {
-			return "", "", &VersionFormatError{Value: s, Reason: "empty identifier"}
-		}
-		if pre && len(id) > 1 && id[0] == '0' && allDigits(id) {
-			return "", "", &VersionFormatError{Value: s, Reason: "leading zero"}
-		}
-	}
-	return ids, rest[end:], nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// compare orders versions as the semver crate's Ord: numbers, then
-// pre-release (a release sorts after its pre-releases), then build
-// metadata (which semver 2.0 says to ignore, but the crate orders by).
+// compare orders versions as libxmtp 1.9.1's derived ordering does:
+// major, minor and patch numerically, then the suffix, where no suffix
+// sorts before any suffix (so "1.0.0" < "1.0.0-alpha", the reverse of
+// semantic versioning) and suffixes compare byte by byte.
 func (v version) compare(w version) int {
 	if c := cmp.Compare(v.major, w.major); c != 0 {
 		return c
@@ -124,73 +89,22 @@ func (v version) compare(w version) int {
 		return c
 	}
 	switch {
-	case v.pre == w.pre:
-	case v.pre == "":
-		return 1
-	case w.pre == "":
-		return -1
-	default:
-		if c := compareIdentifiers(v.pre, w.pre, comparePreNumeric); c != 0 {
-			return c
+	case v.hasSuffix != w.hasSuffix:
+		if v.hasSuffix {
+			return 1
 		}
-	}
-	return compareIdentifiers(v.build, w.build, compareBuildNumeric)
-}
-
-// compareIdentifiers compares dot-separated identifier lists: numeric
-// identifiers with num, numeric before alphanumeric, alphanumeric in ASCII
-// order, and a longer list after its prefix.
-func compareIdentifiers(a, b string, num func(x, y string) int) int {
-	if a == b {
+		return -1
+	case !v.hasSuffix:
 		return 0
 	}
-	if a == "" || b == "" {
-		return cmp.Compare(len(a), len(b))
-	}
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i, x := range as {
-		if i >= len(bs) {
-			return 1
-		}
-		y := bs[i]
-		var c int
-		switch dx, dy := allDigits(x), allDigits(y); {
-		case dx && dy:
-			c = num(x, y)
-		case dx:
-			return -1
-		case dy:
-			return 1
-		default:
-			c = strings.Compare(x, y)
-		}
-		if c != 0 {
-			return c
-		}
-	}
-	if len(as) < len(bs) {
-		return -1
-	}
-	return 0
+	return strings.Compare(v.suffix, w.suffix)
 }
 
-// comparePreNumeric compares numeric pre-release identifiers, which have
-// no leading zeros, by length and then digits.
-func comparePreNumeric(x, y string) int {
-	return cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(x, y))
-}
-
-// compareBuildNumeric compares numeric build identifiers, which may have
-// leading zeros, as the semver crate does: by value, then by length.
-func compareBuildNumeric(x, y string) int {
-	tx, ty := strings.TrimLeft(x, "0"), strings.TrimLeft(y, "0")
-	return cmp.Or(cmp.Compare(len(tx), len(ty)), strings.Compare(tx, ty), cmp.Compare(len(x), len(y)))
-}
-
-// CompareVersions compares two versions as libxmtp does (semantic
-// versioning as Rust's semver crate orders it: "1.6.0-rc.1" < "1.6.0").
-// It returns -1, 0 or +1, or a *[VersionFormatError] if either does not
-// parse.
+// CompareVersions compares two versions as libxmtp 1.9.1 does (see
+// [CheckMinVersion]): "01.2.3" equals "1.2.3", "1.2.3" < "1.2.3-rc1" <
+// "1.2.3-rc2" < "1.2.4". It returns -1, 0 or +1, or a
+// *[VersionFormatError] if either does not parse ("1.2.3-rc.1" and
+// "1.2.3+build" do not).
 func CompareVersions(a, b string) (int, error) {
 	va, err := parseVersion(a)
 	if err != nil {
@@ -208,6 +122,8 @@ func CompareVersions(a, b string) (int, error) {
 // commit: the new metadata's value when the commit changes the mutable
 // metadata, else the current one; when the attribute is absent there is no
 // floor and the caller skips this check. own is this client's version.
+// Versions are read and ordered as libxmtp 1.9.1 reads and orders them,
+// which is not semantic versioning (see [CompareVersions]).
 //
 // It returns nil when own ≥ min; a *[VersionTooLowError] when min is
 // higher (the group pauses, the commit is not invalid); a

@@ -41,6 +41,7 @@ var clientMigrations = []migration{
 	{3, "message references, pending removals, message deletions, pending leave flag", clientMigrate3},
 	{4, "local and remote commit logs, group fork state", clientMigrate4},
 	{5, "message expiry times for disappearing messages", clientMigrate5},
+	{6, "group pause for a minimum protocol version", clientMigrate6},
 }
 
 // ClientSchemaVersion is the client schema version this binary creates and

@@ -37,6 +37,9 @@ type ClientGroup struct {
 	// InstallationsCheckedNs is when the members' installations were last
 	// compared with their identity state (0: never).
 	InstallationsCheckedNs int64
+	// PausedForVersion is the minimum protocol version the group waits
+	// for ("": not paused; see SetGroupPausedForVersion).
+	PausedForVersion string
 }
 
 type clientGroupRow struct {
@@ -55,6 +58,7 @@ type clientGroupRow struct {
 	LastMessageNs          int64
 	UpdatedNs              int64
 	InstallationsCheckedNs int64
+	PausedForVersion       string
 }
 
 func (clientGroupRow) TableName() string { return "groups" }
@@ -63,14 +67,16 @@ func groupRow(g *ClientGroup) clientGroupRow {
 	return clientGroupRow{GroupID: g.GroupID, CreatedNs: g.CreatedNs, ConversationType: g.ConversationType,
 		CreatorInboxID: g.CreatorInboxID, AddedByInboxID: g.AddedByInboxID, DmID: g.DmID, MembershipState: g.MembershipState,
 		Active: g.Active, Epoch: clampID(g.Epoch), State: nonNil(g.State), Cursor: clampID(g.Cursor), WelcomeID: clampID(g.WelcomeID),
-		LastMessageNs: g.LastMessageNs, UpdatedNs: g.UpdatedNs, InstallationsCheckedNs: g.InstallationsCheckedNs}
+		LastMessageNs: g.LastMessageNs, UpdatedNs: g.UpdatedNs, InstallationsCheckedNs: g.InstallationsCheckedNs,
+		PausedForVersion: g.PausedForVersion}
 }
 
 func (r *clientGroupRow) model() *ClientGroup {
 	return &ClientGroup{GroupID: r.GroupID, CreatedNs: r.CreatedNs, ConversationType: r.ConversationType,
 		CreatorInboxID: r.CreatorInboxID, AddedByInboxID: r.AddedByInboxID, DmID: r.DmID, MembershipState: r.MembershipState,
 		Active: r.Active, Epoch: uint64(r.Epoch), State: r.State, Cursor: uint64(r.Cursor), WelcomeID: uint64(r.WelcomeID),
-		LastMessageNs: r.LastMessageNs, UpdatedNs: r.UpdatedNs, InstallationsCheckedNs: r.InstallationsCheckedNs}
+		LastMessageNs: r.LastMessageNs, UpdatedNs: r.UpdatedNs, InstallationsCheckedNs: r.InstallationsCheckedNs,
+		PausedForVersion: r.PausedForVersion}
 }
 
 // InsertGroup stores a group we created or joined, together with msgs

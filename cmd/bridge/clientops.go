@@ -732,6 +732,10 @@ func opGroupInfo(ctx context.Context, s *clientSession, cmd *command) (obj, erro
 	if info.AddedByInboxID != "" {
 		addedBy = string(info.AddedByInboxID)
 	}
+	var paused any
+	if info.PausedForVersion != "" {
+		paused = info.PausedForVersion
+	}
 	return merge(obj{{"group", info.ID.String()}, {"name", info.Name()}, {"description", info.Description()},
 		{"admins", inboxStrings(info.Admins)}, {"superAdmins", inboxStrings(info.SuperAdmins)}, {"isActive", info.Active},
 		{"membershipState", membership}, {"creator", string(info.CreatorInboxID)},
@@ -739,7 +743,7 @@ func opGroupInfo(ctx context.Context, s *clientSession, cmd *command) (obj, erro
 		{"imageUrl", attributeOrNull(info, client.AttrImageURLSquare)}, {"appData", attributeOrNull(info, client.AttrAppData)},
 		{"disappearing", nil},
 		{"disappearingEnabled", nil}, {"consentState", consentName(consent)}, {"addedBy", addedBy},
-		{"createdAtNs", strconv.FormatInt(info.CreatedNs, 10)}, {"pausedForVersion", nil}}, disappearingJSON(info)), nil
+		{"createdAtNs", strconv.FormatInt(info.CreatedNs, 10)}, {"pausedForVersion", paused}}, disappearingJSON(info)), nil
 }
 
 func opDM(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
