@@ -118,7 +118,8 @@ type pageBatch struct {
 // processEnvelopes processes group messages in order (those at or before
 // the cursor are skipped), saves the result, then sends the welcomes of
 // our commits that came back. It reports stopped when processing halted
-// because we are no longer a member.
+// because we are no longer a member or the group is paused (see
+// version.go).
 func (c *Client) processEnvelopes(ctx context.Context, st *groupState, envs []*mlsapi.GroupMessage_V1, watch commitWatch) (bool, error) {
 	if st.pausedErr() != nil {
 		return true, nil // a paused group processes nothing (streams)
