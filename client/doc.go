@@ -73,15 +73,21 @@
 // Credentials, like the group context extensions, are decoded with prost's
 // rules ([mlsbridge/identity.ParseCredentialIdentity]).
 //
-// # Not yet
+// # Validation and governance
 //
 // Received commits are checked as libxmtp checks them (xmtp-groups.md §4):
 // the group context extensions decoded with prost's rules, the permission
 // rules, and the identity rules (the installations added and removed must
 // be the diff of the association states between the old and new sequence
 // ids of the GroupMembership, credentials must belong to their inbox's
-// state), and the minimum-version pause (see version.go). Not yet
-// implemented: governance operations (metadata, admins, permissions,
-// leave; the next issue), device-sync consent, X-Wing and welcome
-// pointers.
+// state), and the minimum-version pause (see version.go). Governance is
+// in governance.go and metadata.go (metadata, admins, permissions,
+// disappearing settings), leave.go, deletion.go, enriched.go (reactions,
+// replies, the enriched view), consent.go, disappearing.go (the expiry
+// sweep and workers) and fork.go (commit logs, ReaddInstallations).
+//
+// # Not yet
+//
+// Device-sync consent, X-Wing, welcome pointers, libxmtp's key-update
+// commit before a new member's first message, and ReaddRequest groups.
 package client
