@@ -97,6 +97,8 @@ type Client struct {
 	welcomeMu sync.Mutex
 	// version, when set, replaces LibXMTPVersion (see Version).
 	version atomic.Pointer[string]
+	// stats counts the RPCs made through mlsAPI and idAPI.
+	stats *countingConn
 
 	mu         sync.Mutex // guards registered, actors, closed
 	registered bool
@@ -143,7 +145,8 @@ func New(ctx context.Context, signer Signer, opts Options) (*Client, error) {
 		}
 		c.conn, cc = conn, conn
 	}
-	c.mlsAPI, c.idAPI = mlsapi.NewMlsApiClient(cc), identityapi.NewIdentityApiClient(cc)
+	c.stats = &countingConn{next: cc}
+	c.mlsAPI, c.idAPI = mlsapi.NewMlsApiClient(c.stats), identityapi.NewIdentityApiClient(c.stats)
 	db, err := storage.OpenClient(ctx, opts.DBPath, &storage.Options{Logger: c.log.With("component", "storage")})
 	if err != nil {
 		c.closeConn()

@@ -198,7 +198,7 @@ func TestBridgeClientGoToGo(t *testing.T) {
 	for _, tc := range []struct{ line, op, errPart string }{
 		{`{nope`, "", "bad JSON"},
 		{`{"op":"frobnicate"}`, "frobnicate", `unknown op "frobnicate"`},
-		{`{"op":"apiStats"}`, "apiStats", "op apiStats is not supported by the Go client"},
+		{`{"op":"addMembers","client":"nobody","group":"00","members":[]}`, "addMembers", "nobody"},
 		{`{"op":"send","group":"$nothing.group","text":"x"}`, "send", "unresolved reference $nothing.group"},
 	} {
 		res, line := bc.send(t, tc.line)
