@@ -61,7 +61,8 @@ type Bot struct {
 
 // metrics counts what the bot does, for Stats.
 type metrics struct {
-	messagesIn, messagesOut, events, commands, pluginActions atomic.Int64
+	messagesIn, messagesOut         counter // also reported to Config.Metrics (metrics.go)
+	events, commands, pluginActions atomic.Int64
 }
 
 // New returns a Bot for cfg, not started. It fails with an error wrapping
@@ -74,6 +75,7 @@ func New(cfg Config) (*Bot, error) {
 	}
 	b := &Bot{cfg: cfg, client: cfg.Client, store: cfg.Store, self: cfg.Client.InboxID(),
 		log: cfg.Logger.With("component", "bot"), convos: map[string]*convo{}, done: make(chan struct{})}
+	b.attachMetrics()
 	b.plugins, err = plugins.NewManager(plugins.Config{Actions: pluginActions{b}, Settings: pluginStore{s: cfg.Store, now: cfg.Now},
 		Data: pluginStore{s: cfg.Store, now: cfg.Now}, Logger: cfg.Logger.With("component", "plugins"),
 		Clock: cfg.PluginClock, Plugins: cfg.Plugins, CallTimeout: cfg.PluginCallTimeout})
@@ -152,8 +154,9 @@ func (b *Bot) Stats() Stats {
 // Start starts the bot: it opens the client's streams, starts the plugin
 // manager, and gives every active conversation its goroutine (which loads
 // its plugins and applies the consent policy to conversations joined while
-// the bot was away). Messages that arrived while the bot was stopped are
-// delivered by the streams, from each conversation's cursor. ctx bounds the
+// the bot was away). Each conversation first replays the messages the
+// client stored after the position it had handled (see the package doc:
+// Durability), then takes the live stream. ctx bounds the
 // streams as Stop does; Stop must be called in any case. Start returns
 // once the streams are open; a failed Start leaves the bot stopped.
 func (b *Bot) Start(ctx context.Context) error {
@@ -298,6 +301,9 @@ func (b *Bot) route(id client.GroupID, it item) bool {
 	}
 	c := b.convoLocked(id)
 	b.mu.Unlock()
+	if it.msg != nil {
+		c.waiting.Add(1)
+	}
 	select {
 	case c.queue <- it:
 		return true
@@ -308,6 +314,9 @@ func (b *Bot) route(id client.GroupID, it item) bool {
 	case c.queue <- it:
 		return true
 	case <-b.life.Done():
+		if it.msg != nil {
+			c.waiting.Add(-1)
+		}
 		return false
 	}
 }
@@ -316,7 +325,8 @@ func (b *Bot) route(id client.GroupID, it item) bool {
 // conversation finish the events already queued, then stops the plugins
 // (their Stoppers run, their scheduled funcs are cancelled). When ctx ends
 // first, the handlers still running are cancelled and Stop returns ctx's
-// error without waiting further; [Bot.Done] tells when the last goroutine
+// error without waiting further (the events cut short, and those still
+// queued, are handled at the next Start: see the package doc, Durability); [Bot.Done] tells when the last goroutine
 // has returned. Stopping twice, or a bot never started, returns nil.
 func (b *Bot) Stop(ctx context.Context) error {
 	b.mu.Lock()

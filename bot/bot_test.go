@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -413,14 +414,23 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// queued returns how many events wait in the conversation's queue.
+// queued returns how many messages wait in the conversation's queue.
 func (tb *testBot) queued(g client.GroupID) int {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	if c := tb.convos[g.String()]; c != nil {
-		return len(c.queue)
+		return int(c.waiting.Load())
 	}
 	return 0
+}
+
+// warmUp sends a plain message and waits until the bot's handlers saw it
+// (saw reports it): from then on, the bot serves the conversation from
+// the live stream only, its start's replay done.
+func warmUp(t *testing.T, c *chat, saw func(text string) bool) {
+	t.Helper()
+	c.send("warm")
+	waitFor(t, func() bool { return saw("warm") })
 }
 
 // TestStopDrainsQueue: events already queued when Stop is called are
@@ -429,12 +439,17 @@ func TestStopDrainsQueue(t *testing.T) {
 	addr := startNode(t)
 	b := newBot(t, addr, nil)
 	release := make(chan struct{})
-	var seen []string
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
 	err := b.Handle(HandlerFunc(func(ctx context.Context, ev *Event) error {
 		if ev.Type != EventMessage || ev.FromSelf {
 			return nil
 		}
-		seen = append(seen, ev.Text) // one conversation: calls never overlap
+		mu.Lock()
+		seen = append(seen, ev.Text)
+		mu.Unlock()
 		if ev.Text == "slow" {
 			<-release
 		}
@@ -446,6 +461,7 @@ func TestStopDrainsQueue(t *testing.T) {
 	b.start(t)
 	alice := newUser(t, addr, "alice")
 	ac := newChat(t, alice, b.InboxID())
+	warmUp(t, ac, func(text string) bool { mu.Lock(); defer mu.Unlock(); return slices.Contains(seen, text) })
 	ac.send("slow")
 	for _, s := range []string{"one", "two", "three"} {
 		ac.send(s)
@@ -461,7 +477,7 @@ func TestStopDrainsQueue(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatalf("stop: %v", err)
 	}
-	if want := []string{"slow", "one", "two", "three"}; !slices.Equal(seen, want) {
+	if want := []string{"warm", "slow", "one", "two", "three"}; !slices.Equal(seen, want) {
 		t.Fatalf("handled %q, want %q", seen, want)
 	}
 }

@@ -364,6 +364,8 @@ func (c *convo) dispatch(ctx context.Context, d *commands.Dispatcher, ev *Event)
 		return
 	}
 	c.b.metrics.commands.Add(1)
+	c.b.observeCommand(d, ev.Text, err, time.Since(start))
+	c.noteError(err)
 	attrs := []any{"message_id", ev.MessageID(), "sender", string(ev.Sender), "duration", time.Since(start)}
 	var pe *commands.PanicError
 	var de *policy.DeniedError

@@ -82,6 +82,10 @@ type Config struct {
 	// the system clock.
 	PluginClock plugins.Clock
 
+	// Metrics receives the bot's measurements as they happen (metrics.go);
+	// nil measures nothing beyond Stats.
+	Metrics Metrics
+
 	// Consent is the policy for conversations the bot is added to.
 	Consent ConsentConfig
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 
 	"mlsbridge/client"
 	"mlsbridge/commands"
@@ -30,20 +31,38 @@ type convo struct {
 	key   string // id in lowercase hex
 	log   *slog.Logger
 	queue chan item
+	// waiting counts the messages in queue (joins not counted).
+	waiting atomic.Int32
 
 	group    *client.Group
 	state    convState
 	active   bool               // plugins loaded: served and still a member
 	reported []identity.InboxID // the members waiting to be removed, as last reported
+
+	pos          position        // how far messages are handled (replay.go)
+	replayed     map[string]bool // ids replayed this run and not yet seen live; nil until the replay ran
+	halted       bool            // handling was cut short: nothing more is handled
+	clientClosed bool            // an error showed the client closed
 }
 
-// run is the conversation's goroutine: it starts the conversation, then
-// handles its queue until the bot closes it.
+// run is the conversation's goroutine: it starts the conversation,
+// replays what the client stored after the handled position, then handles
+// its queue until the bot closes it, skipping what it handled already.
 func (c *convo) run(ctx context.Context) {
 	defer c.b.workers.Done()
-	c.guard(ctx, "start", c.start)
+	c.begin(ctx)
 	for it := range c.queue {
-		c.guard(ctx, "event", func(ctx context.Context) error { return c.process(ctx, it) })
+		if it.msg != nil {
+			c.waiting.Add(-1)
+		}
+		if c.halted {
+			continue // cut short: a restart replays the rest
+		}
+		c.begin(ctx)
+		if c.halted || (it.msg != nil && c.already(it.msg)) {
+			continue
+		}
+		c.handle(ctx, it)
 	}
 	c.log.Debug("conversation goroutine done")
 }
@@ -51,13 +70,20 @@ func (c *convo) run(ctx context.Context) {
 // guard runs fn with the handler timeout, recovering a panic, and logs its
 // failure once.
 func (c *convo) guard(ctx context.Context, where string, fn func(ctx context.Context) error) {
+	_ = c.guardErr(ctx, where, fn)
+}
+
+// guardErr is guard returning fn's error.
+func (c *convo) guardErr(ctx context.Context, where string, fn func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, c.b.cfg.HandlerTimeout)
 	defer cancel()
 	err := protect(where, func() error { return fn(ctx) })
 	c.logError(where, err)
+	return err
 }
 
 func (c *convo) logError(where string, err error) {
+	c.noteError(err)
 	var pe *PanicError
 	switch {
 	case err == nil:
@@ -77,12 +103,15 @@ func (c *convo) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("bot: load conversation: %w", err)
 	}
-	c.group = g
 	st, err := c.b.loadState(ctx, c.key)
 	if err != nil {
 		return err
 	}
+	c.group = g
 	if st == stateUndecided {
+		if err := c.initPosition(ctx); err != nil {
+			return err
+		}
 		return c.decide(ctx)
 	}
 	c.state = st
@@ -94,10 +123,8 @@ func (c *convo) start(ctx context.Context) error {
 
 // process handles one queue item.
 func (c *convo) process(ctx context.Context, it item) error {
-	if c.group == nil {
-		if err := c.start(ctx); err != nil {
-			return err
-		}
+	if c.state == stateUndecided {
+		return nil // not started: begin tries again, and replays this message then
 	}
 	if it.joined && c.state == stateAccepted && !c.active {
 		return c.activate(ctx, true)
@@ -266,6 +293,9 @@ func (c *convo) activate(ctx context.Context, announce bool) error {
 	if err := c.b.plugins.LoadGroup(ctx, plugins.GroupID(c.key)); err != nil {
 		return fmt.Errorf("bot: load plugins: %w", err)
 	}
+	if !c.active {
+		c.b.served(1)
+	}
 	c.active = true
 	c.reported = nil
 	conv := &Conversation{b: c.b, group: c.group, info: info}
@@ -284,6 +314,7 @@ func (c *convo) deactivate(ctx context.Context) {
 		return
 	}
 	c.active = false
+	c.b.served(-1)
 	if err := c.b.plugins.UnloadGroup(ctx, plugins.GroupID(c.key)); err != nil {
 		c.log.Warn("plugins not unloaded", "error", err)
 	}

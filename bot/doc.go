@@ -52,10 +52,25 @@
 // messages. Plugins are hosted by a plugins.Manager whose settings and
 // data the bot persists in its Store.
 //
-// BUG(bot): events queued when the process dies (not on Stop, which
-// drains the queues) are lost: the client's streams have already moved
-// past them. A per-conversation "handled" cursor in the Store would let a
-// restart replay them.
+// # Durability
+//
+// The bot handles each message at least once and, short of a crash in
+// the middle of an event, exactly once. After an event's handlers
+// complete, the conversation's goroutine stores how far it has handled
+// the conversation (the client's insertion time of the message and the
+// ids stored at that time, storage.BotHandled). The client stores every
+// message before its stream emits it, so on Start each conversation first
+// replays the messages the client stored after that position (those that
+// arrived while the bot was away, and those a killed process had queued
+// or was handling), in order, then follows the live stream, skipping what
+// the replay handled. An event cut short by the end of Stop's ctx or by a
+// closed client is not marked, and its conversation handles nothing more,
+// so a restart replays it and what follows. A conversation met for the
+// first time is replayed from its join (the record of the bot's own
+// joining excepted). Plugin settings and data live in the Store; plugins
+// that schedule work keep their deadlines there and schedule them again
+// when their group loads (moderation.strikes), or are told the pending
+// state again (the leave requests, on every load).
 //
 // bot imports client, commands, plugins, storage, policy and identity
 // (STYLE.md §1); it must not import wire, node or anything above it.

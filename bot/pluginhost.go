@@ -45,7 +45,7 @@ func (p pluginActions) Reply(ctx context.Context, g plugins.GroupID, _ commands.
 		return fmt.Errorf("bot: plugin reply: %w", err)
 	}
 	p.b.metrics.messagesOut.Add(1)
-	p.b.metrics.pluginActions.Add(1)
+	p.b.pluginAction(ctx, "reply")
 	return nil
 }
 
@@ -80,7 +80,7 @@ func (p pluginActions) RemoveMembers(ctx context.Context, g plugins.GroupID, mem
 	if _, err := grp.RemoveMembers(ctx, ids); err != nil {
 		return err
 	}
-	p.b.metrics.pluginActions.Add(1)
+	p.b.pluginAction(ctx, "remove")
 	return nil
 }
 
@@ -103,7 +103,7 @@ func (b *Bot) react(ctx context.Context, g *client.Group, to commands.MessageID,
 	if err != nil {
 		return fmt.Errorf("bot: react: %w", err)
 	}
-	b.metrics.pluginActions.Add(1)
+	b.pluginAction(ctx, "react")
 	return nil
 }
 
@@ -121,7 +121,7 @@ func (b *Bot) deleteMessage(ctx context.Context, g *client.Group, id commands.Me
 	_, err := d.DeleteMessage(ctx, mid)
 	switch {
 	case err == nil:
-		b.metrics.pluginActions.Add(1)
+		b.pluginAction(ctx, "delete")
 		return nil
 	case errors.Is(err, client.ErrDeleteNotAuthorized):
 		return commands.NewUserError("I can't delete that message: only its sender or a super admin can, and I'm not a super admin here.", err)

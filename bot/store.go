@@ -16,6 +16,8 @@ import (
 type Store interface {
 	BotConversation(ctx context.Context, groupID string) (*storage.BotConversation, error)
 	SaveBotConversation(ctx context.Context, c storage.BotConversation) error
+	BotHandled(ctx context.Context, groupID string) (*storage.BotHandled, error)
+	SaveBotHandled(ctx context.Context, h storage.BotHandled) error
 	BotPluginSettings(ctx context.Context, groupID string) ([]storage.BotPluginSetting, error)
 	SaveBotPluginSetting(ctx context.Context, s storage.BotPluginSetting) error
 	BotPluginData(ctx context.Context, groupID, plugin, key string) ([]byte, bool, error)

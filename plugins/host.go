@@ -48,7 +48,7 @@ func (h *Host) Reply(ctx context.Context, to commands.MessageID, text string) er
 	if err := h.act("reply"); err != nil {
 		return err
 	}
-	return h.inst.m.actions.Reply(ctx, h.GroupID(), to, text)
+	return h.inst.m.actions.Reply(withCaller(ctx, h.Plugin()), h.GroupID(), to, text)
 }
 
 // React adds the emoji reaction to message to.
@@ -60,7 +60,7 @@ func (h *Host) React(ctx context.Context, to commands.MessageID, emoji string) e
 	if err := h.act("react"); err != nil {
 		return err
 	}
-	return r.React(ctx, h.GroupID(), to, emoji)
+	return r.React(withCaller(ctx, h.Plugin()), h.GroupID(), to, emoji)
 }
 
 // DeleteMessage deletes message id for everyone in the group.
@@ -75,7 +75,7 @@ func (h *Host) DeleteMessage(ctx context.Context, id commands.MessageID) error {
 	if err := h.act("delete_message"); err != nil {
 		return err
 	}
-	return d.DeleteMessage(ctx, h.GroupID(), id)
+	return d.DeleteMessage(withCaller(ctx, h.Plugin()), h.GroupID(), id)
 }
 
 // RemoveMembers removes the members from the group in one commit. It
@@ -93,7 +93,7 @@ func (h *Host) RemoveMembers(ctx context.Context, members ...InboxID) error {
 		return err
 	}
 	h.log.Info("plugin removing members", "count", len(members))
-	return r.RemoveMembers(ctx, h.GroupID(), members)
+	return r.RemoveMembers(withCaller(ctx, h.Plugin()), h.GroupID(), members)
 }
 
 // act checks that the instance still runs and logs the action at Debug.

@@ -14,8 +14,9 @@ import (
 )
 
 // BotDB is one bot installation's own SQLite database: the bot's decision
-// on each conversation it was added to, and the per-group settings and
-// key-value data of its plugins. It sits beside the installation's
+// on each conversation it was added to, how far it has handled each
+// conversation's messages, and the per-group settings and key-value data
+// of its plugins. It sits beside the installation's
 // [ClientDB] (it may even share its file: every table starts with "bot_"
 // and its numbered migrations are recorded in the bot_schema_versions
 // table). It is safe for concurrent use.
@@ -31,6 +32,7 @@ const botVersionsTable = "bot_schema_versions"
 // renumber a released entry: append a new one.
 var botMigrations = []migration{
 	{1, "bot tables: conversations, plugin settings, plugin data", botMigrate1},
+	{2, "bot handled positions", botMigrate2},
 }
 
 // BotSchemaVersion is the bot schema version this binary creates and
@@ -120,6 +122,21 @@ func (bm1PluginData) TableName() string { return "bot_plugin_data" }
 
 func botMigrate1(tx *gorm.DB) error {
 	return tx.AutoMigrate(&bm1Conversation{}, &bm1PluginSetting{}, &bm1PluginData{})
+}
+
+// Bot version 2 snapshot.
+
+type bm2Handled struct {
+	GroupID    string `gorm:"primaryKey"`
+	InsertedNs int64  `gorm:"not null"`
+	MessageIDs string `gorm:"not null"`
+	UpdatedNs  int64  `gorm:"not null"`
+}
+
+func (bm2Handled) TableName() string { return "bot_handled" }
+
+func botMigrate2(tx *gorm.DB) error {
+	return tx.AutoMigrate(&bm2Handled{})
 }
 
 // BotConversation is the bot's decision on one conversation: GroupID is
@@ -240,6 +257,54 @@ func (b *BotDB) DeleteBotPluginData(ctx context.Context, groupID, plugin, key st
 	err := b.db(ctx).Where("group_id = ? AND plugin = ? AND key = ?", groupID, plugin, key).Delete(&botPluginDataRow{}).Error
 	if err != nil {
 		return fmt.Errorf("storage: delete bot plugin data: %w", err)
+	}
+	return nil
+}
+
+// BotHandled is how far the bot has handled one conversation's messages:
+// every message the client stored (InsertedNs, the client's insertion
+// time) before InsertedNs is handled, and of those stored at InsertedNs
+// exactly, the ones whose ids (lowercase hex) MessageIDs lists. GroupID is
+// the group id in lowercase hex; UpdatedNs the time of the write.
+type BotHandled struct {
+	GroupID    string
+	InsertedNs int64
+	MessageIDs []string
+	UpdatedNs  int64
+}
+
+type botHandledRow bm2Handled
+
+func (botHandledRow) TableName() string { return "bot_handled" }
+
+// BotHandled returns the stored position of group id, or ErrNotFound.
+func (b *BotDB) BotHandled(ctx context.Context, groupID string) (*BotHandled, error) {
+	var row botHandledRow
+	err := b.db(ctx).Where("group_id = ?", groupID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("storage: read bot handled position: %w", err)
+	}
+	h := &BotHandled{GroupID: row.GroupID, InsertedNs: row.InsertedNs, UpdatedNs: row.UpdatedNs}
+	if row.MessageIDs != "" {
+		h.MessageIDs = strings.Split(row.MessageIDs, ",")
+	}
+	return h, nil
+}
+
+// SaveBotHandled stores h, replacing the position of the same group. The
+// message ids must not contain commas (they are hex).
+func (b *BotDB) SaveBotHandled(ctx context.Context, h BotHandled) error {
+	for _, id := range h.MessageIDs {
+		if id == "" || strings.Contains(id, ",") {
+			return fmt.Errorf("storage: save bot handled position: bad message id %q", id)
+		}
+	}
+	row := botHandledRow{GroupID: h.GroupID, InsertedNs: h.InsertedNs, MessageIDs: strings.Join(h.MessageIDs, ","), UpdatedNs: h.UpdatedNs}
+	if err := b.db(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
+		return fmt.Errorf("storage: save bot handled position: %w", err)
 	}
 	return nil
 }

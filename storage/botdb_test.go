@@ -91,7 +91,61 @@ func TestBotDB(t *testing.T) {
 	if _, ok, _ := b.BotPluginData(ctx, "aa", "x.a", "k"); ok {
 		t.Fatal("deleted key still there")
 	}
-	if BotSchemaVersion() != 1 {
+	if BotSchemaVersion() != 2 {
 		t.Errorf("BotSchemaVersion = %d", BotSchemaVersion())
+	}
+}
+
+// TestBotHandled stores and replaces handled positions, and migrates a
+// version 1 bot database (which has none) in place.
+func TestBotHandled(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bot.db3")
+	b, err := OpenBot(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Back to version 1: drop what migration 2 made, as an old binary left it.
+	if err := b.d.gdb.Exec("DROP TABLE bot_handled").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := b.d.gdb.Exec("DELETE FROM " + botVersionsTable + " WHERE version = 2").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveBotConversation(ctx, BotConversation{GroupID: "aa", State: 1, UpdatedNs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = OpenBot(ctx, path, nil)
+	if err != nil {
+		t.Fatalf("open a version 1 database: %v", err)
+	}
+	defer b.Close()
+	if c, err := b.BotConversation(ctx, "aa"); err != nil || c.State != 1 {
+		t.Fatalf("conversation after the migration: %+v, %v", c, err)
+	}
+	if _, err := b.BotHandled(ctx, "aa"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing position: %v", err)
+	}
+	for _, h := range []BotHandled{
+		{GroupID: "aa", InsertedNs: 5, MessageIDs: []string{"01"}, UpdatedNs: 1},
+		{GroupID: "bb", InsertedNs: 7, UpdatedNs: 1},
+		{GroupID: "aa", InsertedNs: 9, MessageIDs: []string{"02", "03"}, UpdatedNs: 2},
+	} {
+		if err := b.SaveBotHandled(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := b.BotHandled(ctx, "aa")
+	if err != nil || got.InsertedNs != 9 || len(got.MessageIDs) != 2 || got.MessageIDs[1] != "03" || got.UpdatedNs != 2 {
+		t.Fatalf("position of aa: %+v, %v", got, err)
+	}
+	if got, err := b.BotHandled(ctx, "bb"); err != nil || got.InsertedNs != 7 || got.MessageIDs != nil {
+		t.Fatalf("position of bb: %+v, %v", got, err)
+	}
+	if err := b.SaveBotHandled(ctx, BotHandled{GroupID: "cc", MessageIDs: []string{"a,b"}}); err == nil {
+		t.Fatal("a message id with a comma was stored")
 	}
 }

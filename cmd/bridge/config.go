@@ -26,6 +26,10 @@ type Config struct {
 	Jobs JobsConfig `yaml:"jobs"`
 	// Metrics configures /healthz and /metrics (metrics.go).
 	Metrics MetricsConfig `yaml:"metrics"`
+	// Bots are the bot installations the main job runs (bots.go). Absent
+	// (nil) means one bot named "default" with every default; an empty
+	// list means none.
+	Bots []BotConfig `yaml:"bots"`
 }
 
 // LogConfig configures log/slog output on standard error.
@@ -39,8 +43,7 @@ type LogConfig struct {
 // NodeConfig says whether the bridge embeds its own XMTP node.
 type NodeConfig struct {
 	// Embedded starts the node inside the bridge process. False means the
-	// bridge uses the remote node at URL (a later feature; today the bridge
-	// has nothing to do without an embedded node).
+	// bots use the remote node at URL.
 	Embedded bool `yaml:"embedded"`
 	// Listen is the TCP address of the embedded node (cleartext HTTP/2
 	// gRPC). Empty means 127.0.0.1:5556, the libxmtp default.
@@ -50,7 +53,7 @@ type NodeConfig struct {
 	// working directory. A DSN may carry a password: it is never logged.
 	Database string `yaml:"database"`
 	// URL is the remote node used when Embedded is false, e.g.
-	// http://127.0.0.1:5556.
+	// http://127.0.0.1:5556 (plaintext HTTP/2, as the bots' client speaks).
 	URL string `yaml:"url"`
 }
 
@@ -70,10 +73,12 @@ func (c *Config) defaults() {
 	}
 	c.Jobs.defaults(c.Node)
 	c.Metrics.defaults()
+	c.defaultBots()
 }
 
-// validate returns every problem of c, joined.
-func (c *Config) validate() error {
+// validate returns every problem of c, joined; getenv reads the
+// environment (secrets named by the config).
+func (c *Config) validate(getenv func(string) string) error {
 	var errs []error
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
@@ -90,7 +95,8 @@ func (c *Config) validate() error {
 		errs = append(errs, fmt.Errorf("node.url %q: want an http:// or https:// URL when node.embedded is false", c.Node.URL))
 	}
 	errs = append(errs, c.Jobs.validate()...)
-	errs = append(errs, c.Metrics.validate(os.Getenv)...)
+	errs = append(errs, c.Metrics.validate(getenv)...)
+	errs = append(errs, c.validateBots(getenv)...)
 	return errors.Join(errs...)
 }
 
@@ -114,7 +120,12 @@ func loadConfig(path string) (*Config, error) {
 	return parseConfig(data)
 }
 
-func parseConfig(data []byte) (*Config, error) {
+// parseConfig parses, defaults and validates a YAML config, reading the
+// environment with os.Getenv.
+func parseConfig(data []byte) (*Config, error) { return parseConfigEnv(data, os.Getenv) }
+
+// parseConfigEnv is parseConfig with the environment read by getenv.
+func parseConfigEnv(data []byte, getenv func(string) string) (*Config, error) {
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -122,7 +133,7 @@ func parseConfig(data []byte) (*Config, error) {
 		return nil, fmt.Errorf("parse config: %w", err)
 	}
 	c.defaults()
-	if err := c.validate(); err != nil {
+	if err := c.validate(getenv); err != nil {
 		return nil, fmt.Errorf("invalid config:\n%w", err)
 	}
 	return &c, nil

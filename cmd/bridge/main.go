@@ -1,6 +1,7 @@
 // Command bridge is the one mlsbridge binary.
 //
-//	bridge [-config FILE]        the main job: today it runs the embedded XMTP node
+//	bridge [-config FILE]        the main job: the embedded XMTP node (or a remote
+//	                             one), the bots, cron jobs, /healthz and /metrics,
 //	                             from the config until SIGINT/SIGTERM
 //	bridge node [flags]          the XMTP node alone, for operators
 //	bridge client [flags]        a Go XMTP client driven by JSON commands on stdin,
@@ -8,8 +9,7 @@
 //	bridge mls-selfcheck [flags] an in-process MLS group on suite 3, as a smoke check
 //	bridge version
 //
-// Later issues add the bot runtime, the cron jobs and the bridges to the
-// main job.
+// Later issues add the bridges to the main job.
 package main
 
 import (
@@ -20,7 +20,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"mlsbridge/node"
+	// Every built-in plugin, offered to the bots' groups.
+	_ "mlsbridge/plugins/standard"
 )
 
 const version = "0.1.0-dev"
@@ -52,9 +57,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return runMain(context.Background(), args, stdout, stderr, nil)
 }
 
-// runMain is the main job: load the config, start what it asks for, and
-// run until SIGINT/SIGTERM or ctx ends. started, if not nil, is called once
-// everything serves (tests use it).
+// runMain is the main job: load the config, start the embedded node (or
+// use the remote one), open and start the bots, the cron jobs and the
+// metrics server, print how to reach them, and run until SIGINT/SIGTERM or
+// ctx ends; then stop everything within bounded times, bots first.
+// started, if not nil, is called with the node's URL once everything
+// serves (tests use it).
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, started func(url string)) int {
 	fs := flag.NewFlagSet("bridge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -72,36 +80,71 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, start
 		return 2
 	}
 	log := cfg.logger(stderr)
-	if !cfg.Node.Embedded {
-		log.Error("nothing to run: a remote node (node.embedded: false) has no bot or bridge to serve yet", "url", cfg.Node.URL)
-		return 1
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	n, err := startEmbeddedNode(ctx, log, cfg.Node.Listen, cfg.Node.Database)
-	if err != nil {
-		log.Error("embedded node failed to start", "err", err)
+
+	var n *node.Node
+	nodeAddr := strings.TrimPrefix(cfg.Node.URL, "http://")
+	if cfg.Node.Embedded {
+		if n, err = startEmbeddedNode(ctx, log, cfg.Node.Listen, cfg.Node.Database); err != nil {
+			log.Error("embedded node failed to start", "err", err)
+			return 1
+		}
+		nodeAddr = dialAddr(n.Addr())
+	} else if len(cfg.Bots) == 0 {
+		log.Error("nothing to run: no bots and no embedded node", "url", cfg.Node.URL)
 		return 1
 	}
-	ops, err := startOperations(ctx, log, cfg, nil) // nil: no bot installations yet (the bot runtime adds them)
+	code := serve(ctx, log, cfg, n, nodeAddr, stdout, started)
+	if n != nil {
+		if c := stopNode(log, n); code == 0 {
+			code = c
+		}
+	}
+	return code
+}
+
+// serve runs the bots, the jobs and the metrics on the node at nodeAddr
+// (n is the embedded node, or nil) until ctx ends or the node stops, and
+// stops them; it returns the exit code.
+func serve(ctx context.Context, log *slog.Logger, cfg *Config, n *node.Node, nodeAddr string, stdout io.Writer, started func(url string)) int {
+	bots, err := openBots(ctx, log, cfg, nodeAddr)
+	if err != nil {
+		log.Error("bots failed to open", "err", err)
+		return 1
+	}
+	defer closeBots(log, bots)
+	ops, err := startOperations(ctx, log, cfg, botClients(bots))
 	if err != nil {
 		log.Error("jobs and metrics failed to start", "err", err)
-		stopNode(log, n)
 		return 1
 	}
-	ops.metrics.AddHealthCheck("node", nodeHealth(n))
-	url := "http://" + n.Addr().String()
-	fmt.Fprintf(stdout, "bridge %s: XMTP node serving at %s (libxmtp: host %s, isSecure false); Ctrl-C stops it\n", version, url, url)
+	defer ops.stop()
+	if n != nil {
+		ops.metrics.AddHealthCheck("node", nodeHealth(n))
+	}
+	if err := startBots(ctx, log, bots, ops.metrics); err != nil {
+		log.Error("bots failed to start", "err", err)
+		return 1
+	}
+	defer stopBots(log, bots)
+	url := "http://" + nodeAddr
+	printReach(stdout, url, n != nil, bots)
 	if started != nil {
 		started(url)
+	}
+	var nodeDone <-chan struct{}
+	if n != nil {
+		nodeDone = n.Done()
 	}
 	select {
 	case <-ctx.Done():
 		log.Info("bridge stopping on signal")
-	case <-n.Done():
+		return 0
+	case <-nodeDone:
+		log.Error("embedded node stopped; bridge stopping")
+		return 1
 	}
-	ops.stop()
-	return stopNode(log, n)
 }
 
 // runSelfCheck implements `bridge mls-selfcheck`.

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -43,6 +45,58 @@ func TestConfigExampleLoads(t *testing.T) {
 	if cfg.Log.Level != "info" || cfg.Log.Format != "text" {
 		t.Fatalf("example log config = %+v", cfg.Log)
 	}
+	// The example's bot is the default bot of a config without bots:.
+	def, err := parseConfig([]byte("node:\n  embedded: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Bots) != 1 || fmt.Sprintf("%+v", cfg.Bots[0]) != fmt.Sprintf("%+v", def.Bots[0]) {
+		t.Fatalf("example bots = %+v, want the default bot %+v", cfg.Bots, def.Bots)
+	}
+}
+
+// TestConfigExampleNamesEveryKey: config.example.yaml shows every key of
+// Config, and each key set in it follows a comment.
+func TestConfigExampleNamesEveryKey(t *testing.T) {
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct {
+			return
+		}
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			if !f.IsExported() || key == "" || key == "-" {
+				continue
+			}
+			found := false
+			for j, l := range lines {
+				code, _, _ := strings.Cut(l, "#")
+				code = strings.TrimPrefix(strings.TrimSpace(code), "- ")
+				if strings.HasPrefix(code, key+":") {
+					found = true
+					if j == 0 || !strings.Contains(lines[j-1], "#") {
+						t.Errorf("%s%s (line %d) has no comment above it", path, key, j+1)
+					}
+				} else if strings.Contains(l, key+":") {
+					found = true // shown in a comment (an example)
+				}
+			}
+			if !found {
+				t.Errorf("config.example.yaml does not show %s%s", path, key)
+			}
+			walk(path+key+".", f.Type)
+		}
+	}
+	walk("", reflect.TypeFor[Config]())
 }
 
 func TestConfigEmptyMeansDefaults(t *testing.T) {
