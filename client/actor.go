@@ -152,7 +152,7 @@ func (c *Client) drain(a *groupActor, err error) {
 }
 
 // loadGroup reads a group and the payloads of its intents awaiting their
-// echo.
+// echo, with the content types of their messages.
 func (c *Client) loadGroup(ctx context.Context, id []byte) (*groupState, error) {
 	row, err := c.db.Group(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
@@ -170,9 +170,20 @@ func (c *Client) loadGroup(ctx context.Context, id []byte) (*groupState, error) 
 	if err != nil {
 		return nil, err
 	}
+	var sent [][]byte
+	for _, in := range intents {
+		if in.Payload != nil && in.MessageID != nil {
+			sent = append(sent, in.MessageID)
+		}
+	}
+	types, err := c.db.MessageTypeIDs(ctx, sent, int16(KindApplication))
+	if err != nil {
+		return nil, fmt.Errorf("load group: %w", err)
+	}
 	for _, in := range intents {
 		if in.Payload != nil {
-			st.own[payloadKey(in.Payload)] = ownPayload{intentID: in.ID, kind: IntentKind(in.Kind), messageID: in.MessageID}
+			st.own[payloadKey(in.Payload)] = ownPayload{intentID: in.ID, kind: IntentKind(in.Kind), messageID: in.MessageID,
+				typeID: types[string(in.MessageID)]}
 		}
 	}
 	return st, nil

@@ -167,15 +167,22 @@ func TestGoToGo(t *testing.T) {
 	}
 }
 
+// startThreeClients starts a node with three registered Go clients,
+// alice, bob and carol.
+func startThreeClients(t *testing.T) (a, b, c *Client) {
+	t.Helper()
+	addr := startNode(t).Addr().String()
+	a, _, _ = newTestClient(t, addr, "alice")
+	b, _, _ = newTestClient(t, addr, "bob")
+	c, _, _ = newTestClient(t, addr, "carol")
+	return a, b, c
+}
+
 // TestSyncPagesAndOrder: more than two pages of messages arrive in order,
 // with a commit in the middle of them.
 func TestSyncPagesAndOrder(t *testing.T) {
-	n := startNode(t)
-	addr := n.Addr().String()
 	ctx := ctxT(t)
-	a, _, _ := newTestClient(t, addr, "alice")
-	b, _, _ := newTestClient(t, addr, "bob")
-	c, _, _ := newTestClient(t, addr, "carol")
+	a, b, c := startThreeClients(t)
 	g, err := a.CreateGroup(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -81,6 +81,22 @@ func sendText(t *testing.T, g *Group, text string) {
 	}
 }
 
+// groupWithClockedBob starts a node with alice and bob, whose clock the
+// test moves, and returns bob, his clock and the group alice created with
+// opts and bob in it.
+func groupWithClockedBob(t *testing.T, opts *GroupOptions) (*Client, *testClock, *Group) {
+	t.Helper()
+	n := startNode(t)
+	addr := n.Addr().String()
+	alice, _, _ := newTestClient(t, addr, "alice")
+	bob, bclk := newClockedClient(t, addr, "bob")
+	g, _, err := alice.CreateGroupWithMembers(ctxT(t), opts, []identity.InboxID{bob.InboxID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bob, bclk, g
+}
+
 // TestDisappearingExpiresOnSchedule: a message stored while the settings
 // are on expires in_ns after it was stored, on the storing client's clock
 // (received messages when processed, our own when confirmed); from_ns is
@@ -200,14 +216,7 @@ func TestDisappearingExpiresOnSchedule(t *testing.T) {
 // earlier epoch).
 func TestDisappearingNotBeforeEnabled(t *testing.T) {
 	ctx := ctxT(t)
-	n := startNode(t)
-	addr := n.Addr().String()
-	alice, _, _ := newTestClient(t, addr, "alice")
-	bob, bclk := newClockedClient(t, addr, "bob")
-	g, _, err := alice.CreateGroupWithMembers(ctx, &GroupOptions{Name: "late switch"}, []identity.InboxID{bob.InboxID()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob, bclk, g := groupWithClockedBob(t, &GroupOptions{Name: "late switch"})
 	sendText(t, g, "early")
 	bg := joinOne(t, bob)
 	syncGroup(t, bg)
@@ -242,16 +251,9 @@ func TestDisappearingNotBeforeEnabled(t *testing.T) {
 // after a change follow the new settings.
 func TestDisappearingStampKept(t *testing.T) {
 	ctx := ctxT(t)
-	n := startNode(t)
-	addr := n.Addr().String()
-	alice, _, _ := newTestClient(t, addr, "alice")
-	bob, bclk := newClockedClient(t, addr, "bob")
 	from := time.Now().UnixNano()
-	g, _, err := alice.CreateGroupWithMembers(ctx, &GroupOptions{
-		MessageDisappearing: &DisappearingSettings{FromNs: from, InNs: int64(10 * time.Minute)}}, []identity.InboxID{bob.InboxID()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob, bclk, g := groupWithClockedBob(t, &GroupOptions{
+		MessageDisappearing: &DisappearingSettings{FromNs: from, InNs: int64(10 * time.Minute)}})
 	sendText(t, g, "ten minutes")
 	bg := joinOne(t, bob)
 	lo := bclk.now().UnixNano()
@@ -397,11 +399,10 @@ func TestDisappearingWorkerOptions(t *testing.T) {
 // TestDisappearingInterop runs the libxmtp disappearing-message scenarios
 // against one node and one libxmtp process.
 func TestDisappearingInterop(t *testing.T) {
-	dir := interoptest.Dir(t)
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, dir)
-	t.Run("LibxmtpSettings", func(t *testing.T) { disappearingLibxmtpSettings(t, env) })
-	t.Run("Agreement", func(t *testing.T) { disappearingAgreement(t, env) })
+	runInterop(t, []interopScenario{
+		{"LibxmtpSettings", disappearingLibxmtpSettings},
+		{"Agreement", disappearingAgreement},
+	})
 }
 
 // disappearingLibxmtpSettings: the settings libxmtp's updateDisappearing

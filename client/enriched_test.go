@@ -371,6 +371,21 @@ func TestDeleteMessage(t *testing.T) {
 		}
 	}
 
+	// A crash after DeleteMessage queued its message but before it recorded
+	// the deletion (a transaction of its own): the deletion is recorded
+	// when our message comes back.
+	lost, err := ag.SendText(ctx, "deleted across a crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, _ := DeleteMessageCodec{}.Encode(&DeleteMessage{MessageID: lost.String()})
+	if _, err := ag.Send(ctx, queued, &SendOptions{NoPush: true}); err != nil {
+		t.Fatal(err)
+	}
+	if !findEnriched(t, enrichedOf(t, ag), lost).Deleted() {
+		t.Error("alice: own deletion not recorded when it came back")
+	}
+
 	if n, err := c.DeleteLocalMessage(ctx, replyID); err != nil || n != 1 {
 		t.Fatalf("DeleteLocalMessage = %d, %v", n, err)
 	}

@@ -606,7 +606,7 @@ func (c *Client) planReadd(ctx context.Context, st *groupState, ids []identity.I
 		}
 	}
 	if len(fetch) == 0 {
-		return plan, nil
+		return nil, nil // nothing to re-add: no commit (not an empty one)
 	}
 	kps, err := c.fetchKeyPackages(ctx, fetch)
 	if err != nil {

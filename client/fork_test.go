@@ -135,6 +135,14 @@ func TestForkDetectAndRecover(t *testing.T) {
 	if _, err := cg.ReaddInstallations(ctx, []identity.InstallationID{bob.InstallationID()}); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatalf("member re-add: %v", err)
 	}
+	// Nothing to re-add (only our own installation): no commit at all.
+	before, _ := g.Info(ctx)
+	if res, err := g.ReaddInstallations(ctx, []identity.InstallationID{alice.InstallationID()}); err != nil || res.CommitCursor != 0 {
+		t.Fatalf("re-add of nothing = %+v %v", res, err)
+	}
+	if after, _ := g.Info(ctx); after.Epoch > before.Epoch+1 {
+		t.Fatalf("re-add of nothing committed: epoch %d -> %d (only the version floor may be raised)", before.Epoch, after.Epoch)
+	}
 	res, err := g.ReaddInstallations(ctx, []identity.InstallationID{bob.InstallationID(), alice.InstallationID()})
 	if err != nil || res.CommitCursor == 0 || len(res.FailedInstallations) != 0 {
 		t.Fatalf("ReaddInstallations = %+v %v", res, err)

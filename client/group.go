@@ -154,7 +154,8 @@ func (c *Client) CreateGroupWithMembers(ctx context.Context, opts *GroupOptions,
 }
 
 // saveState persists st's MLS state, epoch, activity and cursor with the
-// messages, confirmations and intent changes of p, in one transaction. On
+// messages, confirmations, intent changes and pause of p, in one
+// transaction. On
 // failure the group is reloaded from the database after the operation.
 func (c *Client) saveState(ctx context.Context, st *groupState, p storage.GroupProgress) error {
 	b, err := st.mls.MarshalBinary()
@@ -168,6 +169,9 @@ func (c *Client) saveState(ctx context.Context, st *groupState, p storage.GroupP
 		return fmt.Errorf("save group: %w", err)
 	}
 	st.row.State, st.row.Epoch, st.row.Active = b, p.Epoch, p.Active
+	if p.PausedForVersion != "" {
+		st.row.PausedForVersion = p.PausedForVersion
+	}
 	for _, m := range p.Messages {
 		st.row.LastMessageNs = max(st.row.LastMessageNs, m.SentAtNs)
 	}

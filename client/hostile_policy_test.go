@@ -333,8 +333,7 @@ const frozenField = "frozen_topic"
 // one node and one libxmtp process: first in a group, as a plain member,
 // then as admin, then as super admin; then in a DM.
 func TestHostilePolicy(t *testing.T) {
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, interoptest.Dir(t))
+	env := startInteropEnv(t)
 	ctx := ctxT(t)
 	lib := env.libxmtp(t, "hp-lib", "")
 	a, _, aLogs := newWatchedClient(t, env.node.addr, "alice")

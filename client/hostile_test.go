@@ -100,16 +100,7 @@ func newWatchedClient(t *testing.T, addr, name string) (*Client, *identity.Ether
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &logStore{}
-	log := slog.New(&captureHandler{store: store, next: testLogger(t, name).Handler()})
-	c, err := New(ctxT(t), w, Options{NodeAddress: addr, DBPath: filepath.Join(t.TempDir(), name+".db3"), Logger: log})
-	if err != nil {
-		t.Fatalf("%s: new client: %v", name, err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	if err := c.Register(ctxT(t)); err != nil {
-		t.Fatalf("%s: register: %v", name, err)
-	}
+	c, store := openWatchedClient(t, addr, name, w)
 	return c, w, store
 }
 
@@ -460,6 +451,21 @@ func (mb *hostileMember) expectText(t *testing.T, text string) {
 	}
 }
 
+// hostileTrio creates watched Go clients alice, henry and mallory on tn
+// and a group of alice's, named name, that the other two have joined.
+func hostileTrio(t *testing.T, tn *testNode, name string) (alice, henry, mal *hostileMember) {
+	t.Helper()
+	a, _, aLogs := newWatchedClient(t, tn.addr, "alice")
+	h, _, hLogs := newWatchedClient(t, tn.addr, "henry")
+	m, _, mLogs := newWatchedClient(t, tn.addr, "mallory")
+	ga, res, err := a.CreateGroupWithMembers(ctxT(t), &GroupOptions{Name: name}, []identity.InboxID{h.InboxID(), m.InboxID()})
+	if err != nil || len(res.Added) != 2 {
+		t.Fatalf("create: %+v %v", res, err)
+	}
+	return &hostileMember{name: "alice", c: a, g: ga, logs: aLogs}, &hostileMember{name: "henry", c: h, g: joinOne(t, h), logs: hLogs},
+		&hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+}
+
 // TestHostileGoMembers: a malicious Go member sends each rule-breaking
 // commit; the honest Go members (creator and another member) reject it
 // with the rule, stay in their epoch, and every member goes on
@@ -467,18 +473,11 @@ func (mb *hostileMember) expectText(t *testing.T, text string) {
 // accepted by all.
 func TestHostileGoMembers(t *testing.T) {
 	tn := startTestNode(t)
-	ctx := ctxT(t)
-	a, _, aLogs := newWatchedClient(t, tn.addr, "alice")
-	h, _, hLogs := newWatchedClient(t, tn.addr, "henry")
-	m, _, mLogs := newWatchedClient(t, tn.addr, "mallory")
+	alice, henry, mal := hostileTrio(t, tn, "hostile")
+	a, h, m := alice.c, henry.c, mal.c
 	x, _, _ := newTestClient(t, tn.addr, "xavier")
 	y, _, _ := newTestClient(t, tn.addr, "yolanda")
-	ga, res, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "hostile"}, []identity.InboxID{h.InboxID(), m.InboxID()})
-	if err != nil || len(res.Added) != 2 {
-		t.Fatalf("create: %+v %v", res, err)
-	}
-	honest := []*hostileMember{{name: "alice", c: a, g: ga, logs: aLogs}, {name: "henry", c: h, g: joinOne(t, h), logs: hLogs}}
-	mal := &hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+	honest := []*hostileMember{alice, henry}
 	everyone := append(slices.Clone(honest), mal)
 	exchange := func(t *testing.T, tag string) {
 		t.Helper()
@@ -673,8 +672,7 @@ func (ig *interopGroup) send(t *testing.T, tc hostileCase) (before, lib uint64) 
 // member: libxmtp, like the honest Go members, does not apply them, and
 // everyone goes on exchanging messages.
 func TestHostileLibxmtp(t *testing.T) {
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, interoptest.Dir(t))
+	env := startInteropEnv(t)
 	ig := newInteropGroup(t, env, "shared")
 	ig.exchange(t, "setup")
 	cases := ig.cases(t)
@@ -898,8 +896,7 @@ func TestHostileGoMembersApplied(t *testing.T) {
 // (the group does not fork), both sides show the same effects, and
 // everyone goes on exchanging messages and applying commits.
 func TestHostileLibxmtpParity(t *testing.T) {
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, interoptest.Dir(t))
+	env := startInteropEnv(t)
 	for i, name := range appliedCases {
 		t.Run(name, func(t *testing.T) {
 			ig := newInteropGroup(t, env, fmt.Sprint(i))
@@ -980,16 +977,8 @@ func (ig *interopGroup) libListed(t *testing.T, typ string) bool {
 func TestHostileReadd(t *testing.T) {
 	tn := startTestNode(t)
 	ctx := ctxT(t)
-	a, _, aLogs := newWatchedClient(t, tn.addr, "alice")
-	h, _, hLogs := newWatchedClient(t, tn.addr, "henry")
-	m, _, mLogs := newWatchedClient(t, tn.addr, "mallory")
-	ga, res, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "readd"}, []identity.InboxID{h.InboxID(), m.InboxID()})
-	if err != nil || len(res.Added) != 2 {
-		t.Fatalf("create: %+v %v", res, err)
-	}
-	alice := &hostileMember{name: "alice", c: a, g: ga, logs: aLogs}
-	henry := &hostileMember{name: "henry", c: h, g: joinOne(t, h), logs: hLogs}
-	mal := &hostileMember{name: "mallory", c: m, g: joinOne(t, m), logs: mLogs}
+	alice, henry, mal := hostileTrio(t, tn, "readd")
+	ga, h, m := alice.g, henry.c, mal.c
 
 	epoch := alice.epoch(t)
 	sendHostile(t, m, mal.g, withMembership(nil, func(ctx context.Context, st *groupState, o *mls.CommitOptions) error {

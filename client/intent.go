@@ -63,6 +63,10 @@ type ownPayload struct {
 	intentID  int64
 	kind      IntentKind
 	messageID MessageID
+	// typeID is the content type id of a send intent's message: its echo
+	// reads the message back only for the types that have effects (see
+	// ownMessageEffects).
+	typeID string
 }
 
 // postCommit is what a membership intent still has to do once its commit
@@ -306,7 +310,7 @@ func (c *Client) buildMessage(ctx context.Context, st *groupState, in *storage.C
 	if err := c.saveState(ctx, st, storage.GroupProgress{Intents: []*storage.ClientIntent{in}}); err != nil {
 		return err
 	}
-	st.own[payloadKey(payload)] = ownPayload{intentID: in.ID, kind: IntentSendMessage, messageID: in.MessageID}
+	st.own[payloadKey(payload)] = ownPayload{intentID: in.ID, kind: IntentSendMessage, messageID: in.MessageID, typeID: m.TypeID}
 	return nil
 }
 

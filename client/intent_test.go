@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -236,5 +237,54 @@ func TestRetryable(t *testing.T) {
 		if got := retryable(tc.err); got != tc.want {
 			t.Errorf("retryable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestLeaveRequestEchoAfterReload: the echo of our own leave request is
+// processed when the group was reloaded from the database between
+// publishing it and its echo (loadGroup carries the message's content
+// type into the pending payloads): the publish fails right after the node
+// accepted the message (a panic at the crash point, which the group's
+// goroutine turns into an error and a reload), and the next sync puts us
+// in the pending-removal list and in MembershipPendingRemove.
+func TestLeaveRequestEchoAfterReload(t *testing.T) {
+	var armed, fired atomic.Bool
+	crashHook = func(point string) {
+		if point == "send.after_publish" && armed.CompareAndSwap(true, false) {
+			fired.Store(true)
+			panic("publish fails after the node accepted it")
+		}
+	}
+	t.Cleanup(func() { crashHook = nil }) // runs after the clients close
+	n := startNode(t)
+	addr := n.Addr().String()
+	ctx := ctxT(t)
+	a, _, _ := newTestClient(t, addr, "alice")
+	b, _, _ := newTestClient(t, addr, "bob")
+	if _, _, err := a.CreateGroupWithMembers(ctx, nil, []identity.InboxID{b.InboxID()}); err != nil {
+		t.Fatal(err)
+	}
+	gb := joinOne(t, b)
+	ec, err := LeaveRequestCodec{}.Encode(&LeaveRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gb.SendMessageOptimistic(ctx, ec, nil); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	if err := gb.PublishMessages(ctx); !errors.Is(err, ErrInternal) || !fired.Load() {
+		t.Fatalf("publish that fails after the node accepted it: %v (hook fired %v), want ErrInternal", err, fired.Load())
+	}
+	if err := gb.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pending, err := gb.PendingRemovals(ctx)
+	if err != nil || !slices.Contains(pending, b.InboxID()) {
+		t.Fatalf("pending removals %v (%v), want bob's own request", pending, err)
+	}
+	info, err := gb.Info(ctx)
+	if err != nil || info.MembershipState != MembershipPendingRemove {
+		t.Fatalf("bob's membership state %v (%v), want %v", info.MembershipState, err, MembershipPendingRemove)
 	}
 }

@@ -12,20 +12,12 @@ import (
 // scenarios against the official libxmtp (see interop_test.go), on one
 // node and one libxmtp process.
 func TestInteropEnriched(t *testing.T) {
-	dir := interoptest.Dir(t)
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, dir)
-	for _, tc := range []struct {
-		name string
-		run  func(*testing.T, *interopEnv)
-	}{
+	runInterop(t, []interopScenario{
 		{"LibxmtpReactsRepliesDeletes", interopLibxmtpReactsRepliesDeletes},
 		{"GoReactsRepliesDeletes", interopGoReactsRepliesDeletes},
 		{"LibxmtpLeavesGoRemoves", interopLibxmtpLeavesGoRemoves},
 		{"GoLeavesLibxmtpRemoves", interopGoLeavesLibxmtpRemoves},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, env) })
-	}
+	})
 }
 
 // peerEnriched returns libxmtp's enriched view of a group (all kinds when

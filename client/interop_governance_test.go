@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"mlsbridge/identity"
-	"mlsbridge/internal/interoptest"
 	"mlsbridge/policy"
 )
 
@@ -20,19 +19,11 @@ import (
 // TestInteropGovernance runs the governance scenarios against one node and
 // one libxmtp process.
 func TestInteropGovernance(t *testing.T) {
-	dir := interoptest.Dir(t)
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, dir)
-	for _, tc := range []struct {
-		name string
-		run  func(*testing.T, *interopEnv)
-	}{
+	runInterop(t, []interopScenario{
 		{"GoChangesLibxmtpSees", interopGoGoverns},
 		{"LibxmtpChangesGoSees", interopLibxmtpGoverns},
 		{"RefusedLikeLibxmtp", interopGovernanceRefused},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, env) })
-	}
+	})
 }
 
 // peerStrings reads a JSON string list from a peer result.

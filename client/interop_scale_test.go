@@ -20,20 +20,12 @@ import (
 // TestInteropScale runs the scale scenarios against one node and one
 // libxmtp process.
 func TestInteropScale(t *testing.T) {
-	dir := interoptest.Dir(t)
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, dir)
-	for _, tc := range []struct {
-		name string
-		run  func(*testing.T, *interopEnv)
-	}{
+	runInterop(t, []interopScenario{
 		{"MixedGroupGoCreates", func(t *testing.T, env *interopEnv) { interopScaleMixed(t, env, "mg", true) }},
 		{"MixedGroupLibxmtpCreates", func(t *testing.T, env *interopEnv) { interopScaleMixed(t, env, "ml", false) }},
 		{"FiveHundredMessages", interopScaleManyMessages},
 		{"StreamAcrossRestartWhileLibxmtpSends", interopScaleStreamRestart}, // restarts the node: keep last
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, env) })
-	}
+	})
 }
 
 // scaleMsg is one application message as a member sees it.

@@ -50,13 +50,7 @@ func (e *interopEnv) libxmtp(t *testing.T, name, key string) map[string]any {
 // libxmtp process (starting either costs time; the scenarios use distinct
 // clients, so they do not interfere).
 func TestInterop(t *testing.T) {
-	dir := interoptest.Dir(t)
-	env := &interopEnv{node: startTestNode(t)}
-	env.peer = interoptest.StartPeer(t, dir)
-	for _, tc := range []struct {
-		name string
-		run  func(*testing.T, *interopEnv)
-	}{
+	runInterop(t, []interopScenario{
 		{"LibxmtpCreatesGoJoins", interopLibxmtpCreatesGoJoins},
 		{"GoCreatesLibxmtpJoins", interopGoCreatesLibxmtpJoins},
 		{"GoRemovesLibxmtp", interopGoRemovesLibxmtp},
@@ -70,9 +64,7 @@ func TestInterop(t *testing.T) {
 		{"SyncAllWithConsent", interopSyncAllWithConsent},
 		{"OptimisticSendAndCrashedWelcome", interopIntents},
 		{"StreamsAcrossNodeRestart", interopStreams}, // restarts the node: keep last
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, env) })
-	}
+	})
 }
 
 // interopLibxmtpCreatesGoJoins: libxmtp creates a group with our Go

@@ -139,31 +139,40 @@ func (g *Group) RemoveMembersPendingRemoval(ctx context.Context) (*AddResult, er
 
 // CleanupPendingRemovalList drops from the pending-removal list the inboxes
 // that are no longer members and clears the group's pending-leave flag
-// once the list is empty.
+// once the list is empty. It runs on the group's goroutine: a sync that
+// records a new leave request (and sets the flag) cannot fall between
+// reading the list and clearing the flag.
 func (g *Group) CleanupPendingRemovalList(ctx context.Context) error {
-	pending, err := g.PendingRemovals(ctx)
-	if err != nil {
-		return err
-	}
-	if len(pending) > 0 {
-		info, err := g.Info(ctx)
+	err := g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
+		pending, err := g.c.db.PendingRemoves(ctx, g.id)
 		if err != nil {
-			return fmt.Errorf("clean up pending removals: %w", err)
-		}
-		var gone []string
-		for _, in := range pending {
-			if _, ok := info.Membership[in]; !ok {
-				gone = append(gone, string(in))
-			}
-		}
-		if err := g.c.db.DeletePendingRemoves(ctx, g.id, gone); err != nil {
 			return err
 		}
-		if len(gone) < len(pending) {
-			return nil
+		if len(pending) > 0 {
+			ext, err := parseGroupExtensions(st.mls.Extensions())
+			if err != nil {
+				return fmt.Errorf("%w: our own group: %w", ErrInternal, err)
+			}
+			members := ext.Membership.GetMembers()
+			var gone []string
+			for _, p := range pending {
+				if _, ok := members[p.InboxID]; !ok {
+					gone = append(gone, p.InboxID)
+				}
+			}
+			if err := g.c.db.DeletePendingRemoves(ctx, g.id, gone); err != nil {
+				return err
+			}
+			if len(gone) < len(pending) {
+				return nil
+			}
 		}
+		return g.c.db.SetGroupPendingLeaveRequest(ctx, g.id, false)
+	})
+	if err != nil {
+		return fmt.Errorf("clean up pending removals: %w", err)
 	}
-	return g.c.db.SetGroupPendingLeaveRequest(ctx, g.id, false)
+	return nil
 }
 
 // ProcessPendingLeaveRequests does, for every group flagged as having leave
@@ -350,21 +359,35 @@ func (c *Client) messageEffects(ctx context.Context, st *groupState, out []stora
 
 // ownMessageEffects is messageEffects for a message of ours that came back:
 // our own leave request is processed like anyone's (libxmtp's
-// process_own_leave_request_message); our deletions were recorded when we
-// sent them.
-func (c *Client) ownMessageEffects(ctx context.Context, st *groupState, id MessageID, p *storage.GroupProgress) error {
-	if id == nil {
+// process_own_leave_request_message). Our deletions were recorded when we
+// sent them, but in a transaction of their own after the message was
+// queued: recording one again here (a no-op when it is there) keeps a
+// crash between the two from losing it. The message is read back only for
+// those two content types (own.typeID); other echoes have no effect.
+func (c *Client) ownMessageEffects(ctx context.Context, st *groupState, own ownPayload, p *storage.GroupProgress) error {
+	if own.messageID == nil {
 		return nil
 	}
-	m, err := c.db.Message(ctx, id)
+	switch own.typeID {
+	case ContentTypeLeaveRequest.TypeID, ContentTypeDeleteMessage.TypeID:
+	default:
+		return nil
+	}
+	m, err := c.db.Message(ctx, own.messageID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if MessageKind(m.Kind) == KindApplication && m.TypeID == ContentTypeLeaveRequest.TypeID {
+	if MessageKind(m.Kind) != KindApplication {
+		return nil
+	}
+	switch m.TypeID {
+	case ContentTypeLeaveRequest.TypeID:
 		return c.processLeaveRequest(ctx, st, m, p)
+	case ContentTypeDeleteMessage.TypeID:
+		return c.processDeletion(ctx, st, m, nil, p)
 	}
 	return nil
 }

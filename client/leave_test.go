@@ -112,12 +112,8 @@ func TestLeaveGroupChecks(t *testing.T) {
 // pending; only alice, the super admin, is flagged and removes him, in
 // one removal commit that every member records as bob having left.
 func TestLeaveGroupSuperAdminRemoves(t *testing.T) {
-	n := startNode(t)
-	addr := n.Addr().String()
 	ctx := ctxT(t)
-	a, _, _ := newTestClient(t, addr, "alice")
-	b, _, _ := newTestClient(t, addr, "bob")
-	c, _, _ := newTestClient(t, addr, "carol")
+	a, b, c := startThreeClients(t)
 	ag, bg, cg := leaveGroupOf(t, a, b, c)
 
 	if err := bg.LeaveGroup(ctx); err != nil {
@@ -182,12 +178,8 @@ func TestLeaveGroupSuperAdminRemoves(t *testing.T) {
 // TestLeaveGroupPromotedSuperAdmin: a member who becomes super admin after
 // a leave request is flagged then; cleanup drops inboxes already gone.
 func TestLeaveGroupPromotedSuperAdmin(t *testing.T) {
-	n := startNode(t)
-	addr := n.Addr().String()
 	ctx := ctxT(t)
-	a, _, _ := newTestClient(t, addr, "alice")
-	b, _, _ := newTestClient(t, addr, "bob")
-	c, _, _ := newTestClient(t, addr, "carol")
+	a, b, c := startThreeClients(t)
 	ag, bg, cg := leaveGroupOf(t, a, b, c)
 
 	if err := bg.LeaveGroup(ctx); err != nil {

@@ -170,7 +170,7 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 			DeliveryStatus: int16(StatusPublished), Cursor: v1.GetId(), SentAtNs: int64(v1.GetCreatedNs()),
 			ExpireAtNs: c.expireAtNs(st)})
 		b.p.DeleteIntents = append(b.p.DeleteIntents, own.intentID)
-		return false, c.ownMessageEffects(ctx, st, own.messageID, &b.p)
+		return false, c.ownMessageEffects(ctx, st, own, &b.p)
 	}
 	if !st.mls.Active() {
 		return true, nil
@@ -186,8 +186,8 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 	if fe := (*IdentityFetchError)(nil); errors.As(err, &fe) {
 		return false, err // retryable: the commit is processed again next sync
 	}
-	if stop, err := c.pauseOnVersion(ctx, st, err, isOwn); stop || err != nil {
-		return stop, err
+	if c.pauseOnVersion(st, err, isOwn, &b.p) {
+		return true, nil
 	}
 	c.recordFork(ctx, st, v1, probe, merged, err, b)
 	if isOwn {

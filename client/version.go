@@ -129,19 +129,19 @@ func (c *Client) checkFloor(ext *GroupExtensions) error {
 
 // pauseOnVersion pauses the group when err is a received commit's floor
 // above our version. It reports whether it did: processing then stops
-// before that commit, which stays unmerged with the cursor before it.
-func (c *Client) pauseOnVersion(ctx context.Context, st *groupState, err error, own bool) (bool, error) {
+// before that commit, which stays unmerged with the cursor before it. The
+// pause is recorded in p, so it is stored in the transaction that stores
+// the messages before the commit and the cursor (saveState), never
+// without them.
+func (c *Client) pauseOnVersion(st *groupState, err error, own bool, p *storage.GroupProgress) bool {
 	var low *policy.VersionTooLowError
 	if own || !errors.As(err, &low) {
-		return false, nil
+		return false
 	}
-	if err := c.db.SetGroupPausedForVersion(ctx, st.row.GroupID, low.Min); err != nil {
-		return false, fmt.Errorf("pause group: %w", err)
-	}
-	st.row.PausedForVersion = low.Min
+	p.PausedForVersion = low.Min
 	c.log.Warn("group paused for its minimum protocol version", "group_id", GroupID(st.row.GroupID).String(),
 		"min_version", low.Min, "own_version", low.Own)
-	return true, nil
+	return true
 }
 
 // liftPause unpauses the group when our version has reached the one it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,6 +190,63 @@ func TestVersionPause(t *testing.T) {
 	}
 	_, err = gc.SendText(ctx, "refused")
 	expectPausedErr(t, "carol's send", err, "99.0.0")
+}
+
+// TestVersionPauseSavedWithPage: the pause a received commit causes is
+// stored in the transaction that stores the messages before it on the
+// same page, never alone. The save of bob's page fails (a panic at the
+// crash point before it, which the group's goroutine turns into an error
+// and a reload from the database): neither the pause nor the message
+// before the commit is stored, and the next sync stores both. Were the
+// pause written on its own, the group would stay paused with that
+// message never processed.
+func TestVersionPauseSavedWithPage(t *testing.T) {
+	var armed, fired atomic.Bool
+	crashHook = func(point string) {
+		if point == "sync.before_save" && armed.CompareAndSwap(true, false) {
+			fired.Store(true)
+			panic("save of the page fails")
+		}
+	}
+	t.Cleanup(func() { crashHook = nil }) // runs after the clients close
+	tn := startTestNode(t)
+	ctx := ctxT(t)
+	a, _, _ := newTestClient(t, tn.addr, "alice")
+	b, _, _ := newTestClient(t, tn.addr, "bob")
+	ga, _, err := a.CreateGroupWithMembers(ctx, &GroupOptions{Name: "page"}, []identity.InboxID{b.InboxID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb := joinOne(t, b)
+	if err := gb.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ga.SendText(ctx, "before the pause"); err != nil {
+		t.Fatal(err)
+	}
+	sendHostile(t, a, ga, setAttrs(AttrMinVersion, "99.0.0"))
+
+	armed.Store(true)
+	if err := gb.Sync(ctx); !errors.Is(err, ErrInternal) || !fired.Load() {
+		t.Fatalf("sync whose save fails: %v (hook fired %v), want ErrInternal", err, fired.Load())
+	}
+	row, err := b.db.Group(ctx, gb.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.PausedForVersion != "" || slices.Contains(appTexts(t, gb), "before the pause") {
+		t.Fatalf("after the failed save: paused for %q, messages %q; want neither stored", row.PausedForVersion, appTexts(t, gb))
+	}
+
+	if err := gb.Sync(ctx); err != nil {
+		t.Fatalf("sync again: %v", err)
+	}
+	if v, err := gb.PausedForVersion(ctx); err != nil || v != "99.0.0" {
+		t.Fatalf("paused for %q (%v), want 99.0.0", v, err)
+	}
+	if !slices.Contains(appTexts(t, gb), "before the pause") {
+		t.Fatal("the message before the commit that paused the group was not stored")
+	}
 }
 
 func epochOf(t *testing.T, g *Group) uint64 {

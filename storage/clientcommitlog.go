@@ -208,29 +208,13 @@ func (c *ClientDB) InsertLocalCommitLog(ctx context.Context, entries ...ClientCo
 // LocalCommitLog returns the group's local commit-log rows with ID greater
 // than afterID, by ID (newest first when descending).
 func (c *ClientDB) LocalCommitLog(ctx context.Context, groupID []byte, afterID int64, descending bool) ([]ClientCommitLogEntry, error) {
-	var rows []clientCommitLogRow
-	if err := c.db(ctx).Where("group_id = ? AND id > ?", groupID, afterID).Order(idOrder(descending)).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: read local commit log: %w", err)
-	}
-	out := make([]ClientCommitLogEntry, len(rows))
-	for i := range rows {
-		out[i] = rows[i].model()
-	}
-	return out, nil
+	return commitLogAfter[clientCommitLogRow, ClientCommitLogEntry](c.db(ctx), "local", groupID, afterID, descending)
 }
 
 // LatestLocalCommitLog returns the group's newest local commit-log row, or
 // ErrNotFound.
 func (c *ClientDB) LatestLocalCommitLog(ctx context.Context, groupID []byte) (*ClientCommitLogEntry, error) {
-	var rows []clientCommitLogRow
-	if err := c.db(ctx).Where("group_id = ?", groupID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: read local commit log: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, ErrNotFound
-	}
-	e := rows[0].model()
-	return &e, nil
+	return latestCommitLog[clientCommitLogRow, ClientCommitLogEntry](c.db(ctx), "local", groupID)
 }
 
 // InsertRemoteCommitLog stores verified remote commit-log entries and
@@ -256,28 +240,48 @@ func (c *ClientDB) InsertRemoteCommitLog(ctx context.Context, entries []ClientRe
 // RemoteCommitLog returns the group's stored remote commit-log entries
 // with ID greater than afterID, by ID (newest first when descending).
 func (c *ClientDB) RemoteCommitLog(ctx context.Context, groupID []byte, afterID int64, descending bool) ([]ClientRemoteCommitLogEntry, error) {
-	var rows []clientRemoteCommitLogRow
-	if err := c.db(ctx).Where("group_id = ? AND id > ?", groupID, afterID).Order(idOrder(descending)).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: read remote commit log: %w", err)
-	}
-	out := make([]ClientRemoteCommitLogEntry, len(rows))
-	for i := range rows {
-		out[i] = rows[i].model()
-	}
-	return out, nil
+	return commitLogAfter[clientRemoteCommitLogRow, ClientRemoteCommitLogEntry](c.db(ctx), "remote", groupID, afterID, descending)
 }
 
 // LatestRemoteCommitLog returns the group's newest stored remote
 // commit-log entry, or ErrNotFound.
 func (c *ClientDB) LatestRemoteCommitLog(ctx context.Context, groupID []byte) (*ClientRemoteCommitLogEntry, error) {
-	var rows []clientRemoteCommitLogRow
-	if err := c.db(ctx).Where("group_id = ?", groupID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: read remote commit log: %w", err)
+	return latestCommitLog[clientRemoteCommitLogRow, ClientRemoteCommitLogEntry](c.db(ctx), "remote", groupID)
+}
+
+// clientLogRow is a pointer to a row R of a commit-log table, which
+// converts to its model M.
+type clientLogRow[R, M any] interface {
+	*R
+	model() M
+}
+
+// commitLogAfter reads a group's rows of the commit log ("local" or
+// "remote") whose table holds R, with ID greater than afterID, by ID
+// (newest first when descending).
+func commitLogAfter[R, M any, P clientLogRow[R, M]](db *gorm.DB, which string, groupID []byte, afterID int64, descending bool) ([]M, error) {
+	var rows []R
+	if err := db.Where("group_id = ? AND id > ?", groupID, afterID).Order(idOrder(descending)).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: read %s commit log: %w", which, err)
+	}
+	out := make([]M, len(rows))
+	for i := range rows {
+		out[i] = P(&rows[i]).model()
+	}
+	return out, nil
+}
+
+// latestCommitLog reads a group's newest row of the commit log ("local" or
+// "remote") whose table holds R, or ErrNotFound.
+func latestCommitLog[R, M any, P clientLogRow[R, M]](db *gorm.DB, which string, groupID []byte) (*M, error) {
+	var rows []R
+	if err := db.Where("group_id = ?", groupID).Order("id DESC").Limit(1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: read %s commit log: %w", which, err)
 	}
 	if len(rows) == 0 {
 		return nil, ErrNotFound
 	}
-	e := rows[0].model()
+	e := P(&rows[0]).model()
 	return &e, nil
 }
 

@@ -156,6 +156,28 @@ func TestClientGroupProgress(t *testing.T) {
 	if at, _ := c.MessagesAtCursor(ctx, gid, 9); len(at) != 1 || string(at[0].ID) != "m1" {
 		t.Fatalf("MessagesAtCursor = %v", at)
 	}
+	// A pause is stored with the page's progress; a later page without
+	// one keeps it, and only SetGroupPausedForVersion lifts it.
+	paged := ClientMessage{ID: []byte("m3"), GroupID: gid, SentAtNs: 40, Kind: 1, DeliveryStatus: 2, Content: []byte("e"), Cursor: 10, InsertedNs: 3}
+	if err := c.SaveGroupProgress(ctx, GroupProgress{GroupID: gid, State: []byte("s3"), Epoch: 1, Active: true, Cursor: 10,
+		Messages: []ClientMessage{paged}, PausedForVersion: "9.9.9"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Group(ctx, gid); err != nil || got.PausedForVersion != "9.9.9" || got.Cursor != 10 {
+		t.Fatalf("paused group = %+v, %v; want paused for 9.9.9 at cursor 10", got, err)
+	}
+	if err := c.SaveGroupProgress(ctx, GroupProgress{GroupID: gid, State: []byte("s3"), Epoch: 1, Active: true, Cursor: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Group(ctx, gid); got.PausedForVersion != "9.9.9" {
+		t.Fatalf("a page without a pause changed it to %q", got.PausedForVersion)
+	}
+	if err := c.SetGroupPausedForVersion(ctx, gid, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Group(ctx, gid); got.PausedForVersion != "" {
+		t.Fatalf("pause not lifted: %q", got.PausedForVersion)
+	}
 	if err := c.SaveGroupProgress(ctx, GroupProgress{GroupID: []byte("nope")}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("progress of an unknown group: %v", err)
 	}

@@ -38,7 +38,9 @@ type ClientGroup struct {
 	// compared with their identity state (0: never).
 	InstallationsCheckedNs int64
 	// PausedForVersion is the minimum protocol version the group waits
-	// for ("": not paused; see SetGroupPausedForVersion).
+	// for ("": not paused). SaveGroupProgress sets it with the progress of
+	// the page that paused the group; SetGroupPausedForVersion sets or
+	// lifts it alone.
 	PausedForVersion string
 }
 
@@ -161,6 +163,11 @@ type GroupProgress struct {
 	// when not empty, flags the group as maybe forked with these details.
 	CommitLog   []ClientCommitLogEntry
 	MaybeForked string
+	// PausedForVersion, when not empty, pauses the group until this
+	// client's version reaches it (a commit of the page raised the
+	// group's minimum protocol version above ours); "" leaves the stored
+	// value as it is (SetGroupPausedForVersion lifts a pause).
+	PausedForVersion string
 }
 
 // SaveGroupProgress writes a group's new MLS state and cursor with the
@@ -181,6 +188,9 @@ func (c *ClientDB) SaveGroupProgress(ctx context.Context, p GroupProgress) error
 		}
 		if last > 0 {
 			upd["last_message_ns"] = gorm.Expr("MAX(last_message_ns, ?)", last)
+		}
+		if p.PausedForVersion != "" {
+			upd["paused_for_version"] = p.PausedForVersion
 		}
 		res := tx.Model(&clientGroupRow{}).Where("group_id = ?", p.GroupID).Updates(upd)
 		if res.Error != nil {

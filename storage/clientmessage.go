@@ -223,6 +223,27 @@ func (c *ClientDB) Message(ctx context.Context, id []byte) (*ClientMessage, erro
 	return &m, nil
 }
 
+// MessageTypeIDs returns, by id, the content type id of each message of
+// ids that is stored with kind kind; other ids are absent.
+func (c *ClientDB) MessageTypeIDs(ctx context.Context, ids [][]byte, kind int16) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID     []byte
+		TypeID string
+	}
+	err := c.db(ctx).Model(&clientMessageRow{}).Select("id", "type_id").Where("id IN ? AND kind = ?", ids, kind).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("storage: read message types: %w", err)
+	}
+	for _, r := range rows {
+		out[string(r.ID)] = r.TypeID
+	}
+	return out, nil
+}
+
 // MessagesAtCursor returns the messages of group groupID that the group
 // message with node id cursor produced, in insertion order.
 func (c *ClientDB) MessagesAtCursor(ctx context.Context, groupID []byte, cursor uint64) ([]ClientMessage, error) {

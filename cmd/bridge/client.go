@@ -106,19 +106,14 @@ func (s *clientSession) close() {
 
 // serve runs the commands read from in and returns the exit code.
 func (s *clientSession) serve(ctx context.Context, in io.Reader) int {
-	r := bufio.NewReaderSize(in, 1<<20)
-	for !s.exited {
-		line, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			s.handleLine(ctx, line)
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				s.log.Error("read commands", "err", err)
-				s.failures++
-			}
-			break
-		}
+	err := serveCommandLines(in, func() bool { return s.exited }, func(err error) {
+		s.seq++
+		s.failures++
+		s.write(obj{{"seq", s.seq}, {"op", nil}, {"ok", false}, {"error", "bad JSON: " + err.Error()}})
+	}, func(raw any) { s.run(ctx, raw) })
+	if err != nil {
+		s.log.Error("read commands", "err", err)
+		s.failures++
 	}
 	if s.failures > 0 {
 		return 1
@@ -126,38 +121,55 @@ func (s *clientSession) serve(ctx context.Context, in io.Reader) int {
 	return 0
 }
 
-// handleLine runs the command or commands of one input line.
-func (s *clientSession) handleLine(ctx context.Context, line []byte) {
+// serveCommandLines reads the command lines of in until it ends or exited
+// reports true: each line holds a command object or an array of them, run
+// in order by run (those after an exit are skipped); a line that is not
+// goes to bad. It returns the read error, nil at the end of the input.
+func serveCommandLines(in io.Reader, exited func() bool, bad func(error), run func(raw any)) error {
+	r := bufio.NewReaderSize(in, 1<<20)
+	for !exited() {
+		line, err := r.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			if cmds, err := parseCommandLine(line); err != nil {
+				bad(err)
+			} else {
+				for _, c := range cmds {
+					if exited() {
+						break
+					}
+					run(c)
+				}
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// parseCommandLine decodes one input line: a command object or an array
+// of them.
+func parseCommandLine(line []byte) ([]any, error) {
 	d := json.NewDecoder(bytes.NewReader(line))
 	d.UseNumber()
 	var v any
-	err := d.Decode(&v)
-	if err == nil && d.More() {
-		err = errors.New("trailing data after the JSON value")
+	if err := d.Decode(&v); err != nil {
+		return nil, err
 	}
-	var cmds []any
+	if d.More() {
+		return nil, errors.New("trailing data after the JSON value")
+	}
 	switch x := v.(type) {
 	case []any:
-		cmds = x
+		return x, nil
 	case map[string]any:
-		cmds = []any{x}
-	default:
-		if err == nil {
-			err = errors.New("a line must hold a command object or an array of them")
-		}
+		return []any{x}, nil
 	}
-	if err != nil {
-		s.seq++
-		s.failures++
-		s.write(obj{{"seq", s.seq}, {"op", nil}, {"ok", false}, {"error", "bad JSON: " + err.Error()}})
-		return
-	}
-	for _, c := range cmds {
-		if s.exited {
-			return
-		}
-		s.run(ctx, c)
-	}
+	return nil, errors.New("a line must hold a command object or an array of them")
 }
 
 // run executes one command and writes its result line.
@@ -261,33 +273,44 @@ var refPattern = regexp.MustCompile(`^\$([A-Za-z_][\w-]*)\.(\w+)$`)
 // resolveRefs replaces every "$name.field" string in v (deeply) by a saved
 // result's field or a client's inboxId, address or installationId.
 func (s *clientSession) resolveRefs(v any) (any, error) {
+	return resolveRefs(v, func(name, field string) (any, bool) {
+		if r, ok := s.saved[name]; ok {
+			if f, ok := r[field]; ok {
+				return f, true
+			}
+		}
+		if sc, ok := s.clients[name]; ok {
+			switch field {
+			case "inboxId":
+				return string(sc.c.InboxID()), true
+			case "address":
+				return string(sc.c.Address()), true
+			case "installationId":
+				return sc.c.InstallationID().String(), true
+			}
+		}
+		return nil, false
+	})
+}
+
+// resolveRefs returns a copy of v in which every "$name.field" string, at
+// any depth, is replaced by lookup(name, field); a reference lookup does
+// not find is an error.
+func resolveRefs(v any, lookup func(name, field string) (any, bool)) (any, error) {
 	switch x := v.(type) {
 	case string:
 		m := refPattern.FindStringSubmatch(x)
 		if m == nil {
 			return x, nil
 		}
-		name, field := m[1], m[2]
-		if r, ok := s.saved[name]; ok {
-			if f, ok := r[field]; ok {
-				return f, nil
-			}
-		}
-		if sc, ok := s.clients[name]; ok {
-			switch field {
-			case "inboxId":
-				return string(sc.c.InboxID()), nil
-			case "address":
-				return string(sc.c.Address()), nil
-			case "installationId":
-				return sc.c.InstallationID().String(), nil
-			}
+		if f, ok := lookup(m[1], m[2]); ok {
+			return f, nil
 		}
 		return nil, fmt.Errorf("unresolved reference %s", x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			r, err := s.resolveRefs(e)
+			r, err := resolveRefs(e, lookup)
 			if err != nil {
 				return nil, err
 			}
@@ -297,7 +320,7 @@ func (s *clientSession) resolveRefs(v any) (any, error) {
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			r, err := s.resolveRefs(e)
+			r, err := resolveRefs(e, lookup)
 			if err != nil {
 				return nil, err
 			}

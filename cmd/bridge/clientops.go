@@ -343,6 +343,33 @@ func (s *clientSession) peerGroup(ctx context.Context, cmd *command) (*sessionCl
 	return sc, g, err
 }
 
+// syncedGroup is peerGroup, the group synced first when the command's
+// "sync" says so (byDefault when it is absent).
+func (s *clientSession) syncedGroup(ctx context.Context, cmd *command, byDefault bool) (*sessionClient, *client.Group, error) {
+	sc, g, err := s.peerGroup(ctx, cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	if (cmd.Sync == nil && byDefault) || (cmd.Sync != nil && *cmd.Sync) {
+		if err := g.Sync(ctx); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sc, g, nil
+}
+
+// messageQuery is the query of the messages and enriched ops: every
+// message by time, denied senders included, with the command's sender and
+// content type filters.
+func messageQuery(cmd *command) (*client.MessageQuery, error) {
+	types, excluded, err := contentTypeFilters(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &client.MessageQuery{Direction: client.Ascending, ExcludeSenders: inboxIDs(cmd.ExcludeSenders),
+		IncludeDenied: true, ContentTypes: types, ExcludeContentTypes: excluded}, nil
+}
+
 func opAddMembers(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
 	_, g, err := s.peerGroup(ctx, cmd)
 	if err != nil {
@@ -614,12 +641,11 @@ func messageOf(m *client.Message) messageJSON {
 }
 
 func findMessages(ctx context.Context, g *client.Group, cmd *command) ([]messageJSON, error) {
-	types, excluded, err := contentTypeFilters(cmd)
+	q, err := messageQuery(cmd)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := g.FindMessages(ctx, &client.MessageQuery{Direction: client.Ascending, ExcludeSenders: inboxIDs(cmd.ExcludeSenders),
-		IncludeDenied: true, ContentTypes: types, ExcludeContentTypes: excluded})
+	ms, err := g.FindMessages(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -634,14 +660,9 @@ func findMessages(ctx context.Context, g *client.Group, cmd *command) ([]message
 }
 
 func opMessages(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
+	_, g, err := s.syncedGroup(ctx, cmd, true)
 	if err != nil {
 		return nil, err
-	}
-	if cmd.Sync == nil || *cmd.Sync {
-		if err := g.Sync(ctx); err != nil {
-			return nil, err
-		}
 	}
 	ms, err := findMessages(ctx, g, cmd)
 	if err != nil {

@@ -255,21 +255,15 @@ func typeIDsOf(names []string) ([]string, error) {
 }
 
 func opEnriched(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
+	_, g, err := s.syncedGroup(ctx, cmd, true)
 	if err != nil {
 		return nil, err
 	}
-	if cmd.Sync == nil || *cmd.Sync {
-		if err := g.Sync(ctx); err != nil {
-			return nil, err
-		}
-	}
-	types, excluded, err := contentTypeFilters(cmd)
+	q, err := messageQuery(cmd)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := g.FindEnrichedMessages(ctx, &client.MessageQuery{Direction: client.Ascending, ExcludeSenders: inboxIDs(cmd.ExcludeSenders),
-		IncludeDenied: true, ContentTypes: types, ExcludeContentTypes: excluded})
+	ms, err := g.FindEnrichedMessages(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -53,22 +53,30 @@ func required(v *string, field string) (string, error) {
 // with the value read back from the group.
 func updateAttribute(ctx context.Context, s *clientSession, cmd *command, field string, value *string,
 	update func(*client.Group, context.Context, string) error, read func(*client.GroupInfo) string) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	v, err := required(value, field)
-	if err != nil {
-		return nil, err
-	}
-	if err := update(g, ctx, v); err != nil {
-		return nil, err
-	}
-	info, err := g.Info(ctx)
+	info, err := changeGroup(ctx, s, cmd, func(g *client.Group) error {
+		v, err := required(value, field)
+		if err != nil {
+			return err
+		}
+		return update(g, ctx, v)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return obj{{field, read(info)}}, nil
+}
+
+// changeGroup runs change on the command's group and returns the group's
+// info afterwards.
+func changeGroup(ctx context.Context, s *clientSession, cmd *command, change func(*client.Group) error) (*client.GroupInfo, error) {
+	_, g, err := s.peerGroup(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(g); err != nil {
+		return nil, err
+	}
+	return g.Info(ctx)
 }
 
 func opUpdateName(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
@@ -101,17 +109,12 @@ func opUpdateAppData(ctx context.Context, s *clientSession, cmd *command) (obj, 
 // list ("admins") or the super-admin list ("superAdmins") afterwards.
 func adminOp(ctx context.Context, s *clientSession, cmd *command, change func(*client.Group, context.Context, identity.InboxID) error,
 	super bool) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	if cmd.Inbox == "" {
-		return nil, errors.New(`missing "inbox"`)
-	}
-	if err := change(g, ctx, identity.InboxID(cmd.Inbox)); err != nil {
-		return nil, err
-	}
-	info, err := g.Info(ctx)
+	info, err := changeGroup(ctx, s, cmd, func(g *client.Group) error {
+		if cmd.Inbox == "" {
+			return errors.New(`missing "inbox"`)
+		}
+		return change(g, ctx, identity.InboxID(cmd.Inbox))
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -137,21 +140,10 @@ func opRemoveSuperAdmin(ctx context.Context, s *clientSession, cmd *command) (ob
 	return adminOp(ctx, s, cmd, (*client.Group).RemoveSuperAdmin, true)
 }
 
-// syncIf syncs the group when the command asks (sync, default false).
-func syncIf(ctx context.Context, g *client.Group, cmd *command) error {
-	if cmd.Sync != nil && *cmd.Sync {
-		return g.Sync(ctx)
-	}
-	return nil
-}
-
 // opIsAdmin answers both isAdmin and isSuperAdmin, as the peer does.
 func opIsAdmin(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	sc, g, err := s.peerGroup(ctx, cmd)
+	sc, g, err := s.syncedGroup(ctx, cmd, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := syncIf(ctx, g, cmd); err != nil {
 		return nil, err
 	}
 	inbox := sc.c.InboxID()
@@ -209,18 +201,15 @@ func permissionsJSON(ps policy.PolicySet) obj {
 }
 
 func opPermissions(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
+	_, g, err := s.syncedGroup(ctx, cmd, false)
 	if err != nil {
 		return nil, err
 	}
-	if err := syncIf(ctx, g, cmd); err != nil {
-		return nil, err
-	}
-	ps, err := g.PermissionPolicySet(ctx)
+	perms, err := groupPermissions(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	return append(obj{{"group", g.ID().String()}}, permissionsJSON(ps)...), nil
+	return append(obj{{"group", g.ID().String()}}, perms...), nil
 }
 
 var peerUpdateTypes = map[string]policy.PermissionUpdateType{"addMember": policy.UpdateAddMember,
@@ -292,6 +281,11 @@ func opUpdatePermission(ctx context.Context, s *clientSession, cmd *command) (ob
 	if err := g.UpdatePermissionPolicy(ctx, t, b, f); err != nil {
 		return nil, err
 	}
+	return groupPermissions(ctx, g)
+}
+
+// groupPermissions is permissionsJSON of the group's policy set.
+func groupPermissions(ctx context.Context, g *client.Group) (obj, error) {
 	ps, err := g.PermissionPolicySet(ctx)
 	if err != nil {
 		return nil, err
@@ -328,44 +322,32 @@ func disappearingJSON(info *client.GroupInfo) obj {
 }
 
 func opUpdateDisappearing(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
+	info, err := changeGroup(ctx, s, cmd, func(g *client.Group) error {
+		var a governanceArgs
+		if err := cmd.decode(&a); err != nil {
+			return err
+		}
+		if len(a.FromNs) == 0 || string(a.FromNs) == "null" {
+			a.FromNs = json.RawMessage(`"now"`)
+		}
+		from, err := nanos(a.FromNs, "fromNs", true)
+		if err != nil {
+			return err
+		}
+		in, err := nanos(a.InNs, "inNs", false)
+		if err != nil {
+			return err
+		}
+		return g.UpdateDisappearingSettings(ctx, from, in)
+	})
 	if err != nil {
 		return nil, err
 	}
-	var a governanceArgs
-	if err := cmd.decode(&a); err != nil {
-		return nil, err
-	}
-	if len(a.FromNs) == 0 || string(a.FromNs) == "null" {
-		a.FromNs = json.RawMessage(`"now"`)
-	}
-	from, err := nanos(a.FromNs, "fromNs", true)
-	if err != nil {
-		return nil, err
-	}
-	in, err := nanos(a.InNs, "inNs", false)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.UpdateDisappearingSettings(ctx, from, in); err != nil {
-		return nil, err
-	}
-	return groupDisappearing(ctx, g)
+	return disappearingJSON(info), nil
 }
 
 func opRemoveDisappearing(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.RemoveDisappearingSettings(ctx); err != nil {
-		return nil, err
-	}
-	return groupDisappearing(ctx, g)
-}
-
-func groupDisappearing(ctx context.Context, g *client.Group) (obj, error) {
-	info, err := g.Info(ctx)
+	info, err := changeGroup(ctx, s, cmd, func(g *client.Group) error { return g.RemoveDisappearingSettings(ctx) })
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-
-	"mlsbridge/internal/interoptest"
 )
 
 // TestClientGovernanceOps drives the governance ops with the same commands
@@ -16,13 +13,7 @@ import (
 // values (inbox ids read as "creator" and "target"), that the other side
 // reads every change, and that a change both refuse fails on both.
 func TestClientGovernanceOps(t *testing.T) {
-	dir := interoptest.Dir(t)
-	host := startTestNode(t)
-	dbs := t.TempDir()
-	lx := interoptest.StartPeer(t, dir)
-	goc := startBridgeClient(t)
-	l := lx.Call(t, map[string]any{"op": "create", "client": "lx", "db": filepath.Join(dbs, "lx.db3"), "host": host, "register": true})
-	g := goc.call(t, map[string]any{"op": "create", "client": "go", "db": filepath.Join(dbs, "go.db"), "host": host, "register": true})
+	lx, goc, l, g := startInteropPair(t)
 	goInbox, lxInbox := g["inboxId"].(string), l["inboxId"].(string)
 
 	goGroup := goc.call(t, map[string]any{"op": "newGroup", "members": []any{lxInbox}, "name": "go's"})["group"].(string)

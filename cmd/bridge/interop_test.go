@@ -13,17 +13,25 @@ import (
 // peer is installed and run by internal/interoptest. It needs node
 // (≥ 20.19) and npm on PATH.
 
-// TestBridgeClientInterop: a Go `bridge client` and libxmtp, driven with
-// the same protocol, share a group and exchange messages both ways.
-func TestBridgeClientInterop(t *testing.T) {
+// startInteropPair starts a node, a libxmtp peer with client "lx" and a Go
+// `bridge client` with client "go", both created and registered on the
+// node, and returns the two sessions and their create results.
+func startInteropPair(t *testing.T) (lx *interoptest.Peer, goc *bridgeClient, l, g map[string]any) {
+	t.Helper()
 	dir := interoptest.Dir(t)
 	host := startTestNode(t)
 	dbs := t.TempDir()
-	lx := interoptest.StartPeer(t, dir)
-	goc := startBridgeClient(t)
+	lx = interoptest.StartPeer(t, dir)
+	goc = startBridgeClient(t)
+	l = lx.Call(t, map[string]any{"op": "create", "client": "lx", "db": filepath.Join(dbs, "lx.db3"), "host": host, "register": true})
+	g = goc.call(t, map[string]any{"op": "create", "client": "go", "db": filepath.Join(dbs, "go.db"), "host": host, "register": true})
+	return lx, goc, l, g
+}
 
-	l := lx.Call(t, map[string]any{"op": "create", "client": "lx", "db": filepath.Join(dbs, "lx.db3"), "host": host, "register": true})
-	g := goc.call(t, map[string]any{"op": "create", "client": "go", "db": filepath.Join(dbs, "go.db"), "host": host, "register": true})
+// TestBridgeClientInterop: a Go `bridge client` and libxmtp, driven with
+// the same protocol, share a group and exchange messages both ways.
+func TestBridgeClientInterop(t *testing.T) {
+	lx, goc, l, g := startInteropPair(t)
 
 	grp := goc.call(t, map[string]any{"op": "newGroup", "members": []any{l["inboxId"]}, "name": "mixed", "as": "g"})
 	goc.call(t, map[string]any{"op": "send", "group": "$g.group", "text": "from go"})

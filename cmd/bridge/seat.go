@@ -177,19 +177,13 @@ func newSeatRouter(s *clientSession, st seating, out io.Writer) *seatRouter {
 // serve runs the commands read from in, closes the child and returns the
 // exit code.
 func (r *seatRouter) serve(ctx context.Context, in io.Reader) int {
-	br := bufio.NewReaderSize(in, 1<<20)
-	for !r.exited {
-		line, err := br.ReadBytes('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			r.handleLine(ctx, line)
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				r.log.Error("read commands", "err", err)
-				r.failures++
-			}
-			break
-		}
+	err := serveCommandLines(in, func() bool { return r.exited }, func(err error) {
+		r.seq++
+		r.emitFailure(nil, "bad JSON: "+err.Error())
+	}, func(raw any) { r.run(ctx, raw) })
+	if err != nil {
+		r.log.Error("read commands", "err", err)
+		r.failures++
 	}
 	if r.child != nil {
 		if err := r.child.close(); err != nil {
@@ -200,39 +194,6 @@ func (r *seatRouter) serve(ctx context.Context, in io.Reader) int {
 		return 1
 	}
 	return 0
-}
-
-// handleLine runs the command or commands of one input line.
-func (r *seatRouter) handleLine(ctx context.Context, line []byte) {
-	d := json.NewDecoder(bytes.NewReader(line))
-	d.UseNumber()
-	var v any
-	err := d.Decode(&v)
-	if err == nil && d.More() {
-		err = errors.New("trailing data after the JSON value")
-	}
-	var cmds []any
-	switch x := v.(type) {
-	case []any:
-		cmds = x
-	case map[string]any:
-		cmds = []any{x}
-	default:
-		if err == nil {
-			err = errors.New("a line must hold a command object or an array of them")
-		}
-	}
-	if err != nil {
-		r.seq++
-		r.emitFailure(nil, "bad JSON: "+err.Error())
-		return
-	}
-	for _, c := range cmds {
-		if r.exited {
-			return
-		}
-		r.run(ctx, c)
-	}
 }
 
 // run routes one command and writes its result line.
@@ -369,46 +330,19 @@ func (r *seatRouter) write(line []byte) {
 // result's field or a created client's inboxId, address or installationId,
 // whichever seat ran it.
 func (r *seatRouter) resolveRefs(v any) (any, error) {
-	switch x := v.(type) {
-	case string:
-		m := refPattern.FindStringSubmatch(x)
-		if m == nil {
-			return x, nil
-		}
-		name, field := m[1], m[2]
+	return resolveRefs(v, func(name, field string) (any, bool) {
 		if res, ok := r.saved[name]; ok {
 			if f, ok := res[field]; ok {
-				return f, nil
+				return f, true
 			}
 		}
 		if info, ok := r.clients[name]; ok {
 			if f, ok := info[field]; ok && f != nil {
-				return f, nil
+				return f, true
 			}
 		}
-		return nil, fmt.Errorf("unresolved reference %s", x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			res, err := r.resolveRefs(e)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = res
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			res, err := r.resolveRefs(e)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = res
-		}
-		return out, nil
-	}
-	return v, nil
+		return nil, false
+	})
 }
 
 // peerChild is the child libxmtp-peer.mjs process of the libxmtp seat.
