@@ -611,12 +611,3 @@ func referenceIDOf(ec *content.EncodedContent) []byte {
 	}
 	return id
 }
-
-// referenceIDOfBytes is referenceIDOf for an encoded EncodedContent.
-func referenceIDOfBytes(encoded []byte) []byte {
-	ec := new(content.EncodedContent)
-	if proto.Unmarshal(encoded, ec) != nil {
-		return nil
-	}
-	return referenceIDOf(ec)
-}

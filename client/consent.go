@@ -257,7 +257,8 @@ func withDefaultConsent(q *GroupQuery) *GroupQuery {
 	return &qq
 }
 
-// consentFilter decides, message by message, what a stream hides.
+// consentFilter decides what a stream hides; load reads what it needs once
+// per batch of streamed messages.
 type consentFilter struct {
 	c *Client
 	// senders hides the messages of denied inboxes.
@@ -278,26 +279,57 @@ func (c *Client) streamConsent(opts *StreamOptions, conversations bool) *consent
 	return f
 }
 
-// hides reports whether m must not be emitted. A consent lookup that fails
-// hides nothing (the stream does not stop over it); it is logged.
-func (f *consentFilter) hides(ctx context.Context, m *Message) bool {
-	if f == nil {
-		return false
+// consentView is what a consentFilter hides in one batch of streamed
+// messages: the denied inboxes and conversations as stored when the batch
+// arrived. A nil view hides nothing.
+type consentView struct {
+	self identity.InboxID
+	// inboxes and conversations (group ids in lowercase hex) are denied;
+	// nil when the filter does not hide by them.
+	inboxes       map[string]bool
+	conversations map[string]bool
+}
+
+// load reads, once for a batch of streamed messages, the denied entities
+// the filter hides, so that each message is then checked in memory. A
+// lookup that fails hides nothing by that kind of entity in the batch
+// (the stream does not stop over it); it is logged.
+func (f *consentFilter) load(ctx context.Context) *consentView {
+	if f == nil || (!f.senders && !f.conversations) {
+		return nil
 	}
-	if f.senders && m.SenderInboxID != "" && m.SenderInboxID != f.c.inbox {
-		s, err := f.c.ConsentState(ctx, ConsentInbox, string(m.SenderInboxID))
-		if err == nil && s == ConsentDenied {
-			return true
+	v := &consentView{self: f.c.inbox}
+	denied := func(t ConsentEntityType) map[string]bool {
+		ids, err := f.c.db.ConsentEntitiesInState(ctx, int16(t), int16(ConsentDenied))
+		if err != nil {
+			if ctx.Err() == nil {
+				f.c.log.Warn("consent lookup failed", "entity_type", int16(t), "err", err)
+			}
+			return nil
 		}
-		if err != nil && ctx.Err() == nil {
-			f.c.log.Warn("consent lookup failed", "err", err)
+		set := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			set[id] = true
 		}
+		return set
+	}
+	if f.senders {
+		v.inboxes = denied(ConsentInbox)
 	}
 	if f.conversations {
-		s, err := f.c.ConsentState(ctx, ConsentConversation, m.GroupID.String())
-		if err == nil && s == ConsentDenied {
-			return true
-		}
+		v.conversations = denied(ConsentConversation)
 	}
-	return false
+	return v
+}
+
+// hides reports whether m must not be emitted: its sender (not us) or its
+// conversation is denied.
+func (v *consentView) hides(m *Message) bool {
+	if v == nil {
+		return false
+	}
+	if m.SenderInboxID != "" && m.SenderInboxID != v.self && v.inboxes[string(m.SenderInboxID)] {
+		return true
+	}
+	return v.conversations[m.GroupID.String()]
 }

@@ -114,13 +114,13 @@ type forkProbe struct {
 	parsed   bool
 }
 
-// probeFork reads the epoch and content type a group message carries in
-// the clear, and the group's epoch and authenticator before it.
-func probeFork(st *groupState, data []byte) forkProbe {
+// probeFork reads the epoch and content type a group message (msg, nil
+// when it did not parse) carries in the clear, and the group's epoch and
+// authenticator before it.
+func probeFork(st *groupState, msg *mls.MLSMessage) forkProbe {
 	p := forkProbe{epoch: st.mls.Epoch(), auth: st.mls.EpochAuthenticator()}
-	msg, err := mls.ParseMLSMessage(data)
 	switch {
-	case err != nil:
+	case msg == nil:
 	case msg.PrivateMessage != nil:
 		p.msgEpoch, p.commit, p.parsed = msg.PrivateMessage.Epoch, msg.PrivateMessage.ContentType == mls.ContentTypeCommit, true
 	case msg.PublicMessage != nil:

@@ -349,8 +349,12 @@ func (f *groupFollower) receive(ctx context.Context, emit func(Message) error) (
 		}
 		f.cursors[gid] = v1.GetId()
 		progressed = true
+		var consent *consentView
+		if len(msgs) > 0 {
+			consent = f.consent.load(ctx) // once for the batch
+		}
 		for _, m := range msgs {
-			if f.consent.hides(ctx, &m) {
+			if consent.hides(&m) {
 				continue
 			}
 			if err := emit(m); err != nil {

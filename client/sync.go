@@ -175,8 +175,9 @@ func (c *Client) processGroupMessage(ctx context.Context, st *groupState, v1 *ml
 	if !st.mls.Active() {
 		return true, nil
 	}
-	probe := probeFork(st, data)
-	out, merged, err := c.processMLS(ctx, st, v1)
+	msg, perr := mls.ParseMLSMessage(data) // once, for the fork probe and processing
+	probe := probeFork(st, msg)
+	out, merged, err := c.processMLS(ctx, st, v1, msg, perr)
 	if watch != nil {
 		watch(v1.GetId(), data, merged)
 	}
@@ -249,13 +250,14 @@ func (c *Client) dropLostCommits(st *groupState, b *pageBatch) {
 	}
 }
 
-// processMLS decrypts and applies one message. It returns the messages to
-// store and whether it merged a commit.
-func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.GroupMessage_V1) (_ []storage.ClientMessage, merged bool, err error) {
+// processMLS decrypts and applies one message, msg, parsed from v1's data
+// (parseErr: why it did not parse). It returns the messages to store and
+// whether it merged a commit.
+func (c *Client) processMLS(ctx context.Context, st *groupState, v1 *mlsapi.GroupMessage_V1, msg *mls.MLSMessage,
+	parseErr error) (_ []storage.ClientMessage, merged bool, err error) {
 	id := v1.GetId()
-	msg, err := mls.ParseMLSMessage(v1.GetData())
-	if err != nil {
-		return nil, false, &MessageError{Cursor: id, Reason: "malformed MLS message", Err: err}
+	if parseErr != nil {
+		return nil, false, &MessageError{Cursor: id, Reason: "malformed MLS message", Err: parseErr}
 	}
 	if msg.WireFormat != mls.WireFormatPrivateMessage {
 		return nil, false, &MessageError{Cursor: id, Reason: fmt.Sprintf("unsupported wire format %v", msg.WireFormat)}

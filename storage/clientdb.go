@@ -44,10 +44,6 @@ var clientMigrations = []migration{
 	{6, "group pause for a minimum protocol version", clientMigrate6},
 }
 
-// ClientSchemaVersion is the client schema version this binary creates and
-// expects.
-func ClientSchemaVersion() int { return clientMigrations[len(clientMigrations)-1].version }
-
 // OpenClient opens (creating if missing) the SQLite file at path as a
 // client database and applies its pending migrations. It uses the same
 // connection settings as [Open] (WAL, busy timeout, foreign keys,

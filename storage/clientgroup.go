@@ -264,19 +264,6 @@ func (c *ClientDB) DeleteGroup(ctx context.Context, groupID []byte) error {
 	return nil
 }
 
-// GroupByWelcomeID returns the group we joined through welcome id, or
-// ErrNotFound.
-func (c *ClientDB) GroupByWelcomeID(ctx context.Context, id uint64) (*ClientGroup, error) {
-	var rows []clientGroupRow
-	if err := c.db(ctx).Omit("state").Where("welcome_id = ?", clampID(id)).Limit(1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: group by welcome: %w", err)
-	}
-	if len(rows) == 0 {
-		return nil, ErrNotFound
-	}
-	return rows[0].model(), nil
-}
-
 // ConsentEntityConversation is the consent entity type whose records name
 // groups (by lowercase hex group id); GroupQuery.ConsentStates reads them.
 const ConsentEntityConversation int16 = 1
