@@ -473,6 +473,10 @@ func TestStopDrainsQueue(t *testing.T) {
 		defer cancel()
 		stopped <- b.Stop(ctx)
 	}()
+	// Release the slow handler only once Stop has begun (the streams'
+	// ctx is cancelled), so the three queued messages are handled by the
+	// drain, not before Stop.
+	waitFor(t, func() bool { return b.life.Err() != nil })
 	close(release)
 	if err := <-stopped; err != nil {
 		t.Fatalf("stop: %v", err)

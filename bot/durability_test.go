@@ -326,11 +326,12 @@ func checkMembers(t *testing.T, c *chat, want ...identity.InboxID) {
 
 // TestPendingRemovalSurvivesRestart: a leave request whose delayed removal
 // (members.pending) had not run when the bot stopped is acted on after the
-// restart: the bot reports the pending list again when it loads the group.
+// restart: the bot reports the pending list again when it loads the group,
+// and the delay runs from when the request was first seen, not again.
 func TestPendingRemovalSurvivesRestart(t *testing.T) {
 	addr := startNode(t)
 	clock := plugintest.NewClock(time.Now())
-	withClock := func(cfg *Config) { cfg.PluginClock = clock }
+	withClock := func(cfg *Config) { cfg.PluginClock, cfg.Now = clock, clock.Now }
 	b := newBot(t, addr, withClock)
 	b.start(t)
 	alice := newUser(t, addr, "alice")
@@ -350,6 +351,7 @@ func TestPendingRemovalSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return clock.Pending() == 1 })
+	clock.Advance(40 * time.Minute) // not due yet
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := b.Stop(ctx); err != nil {
@@ -359,8 +361,8 @@ func TestPendingRemovalSurvivesRestart(t *testing.T) {
 
 	b2 := newBotOn(t, b.client, b.store, withClock)
 	b2.start(t)
-	waitFor(t, func() bool { return clock.Pending() == 1 }) // reported again on load, scheduled again
-	clock.Advance(time.Hour)
+	waitFor(t, func() bool { return clock.Pending() == 1 }) // reported again on load, scheduled for the rest
+	clock.Advance(20 * time.Minute)
 	ac.expect(b.InboxID(), "Bye @"+string(bob.InboxID())+".")
 	checkMembers(t, ac, alice.InboxID(), b.InboxID())
 }

@@ -7,8 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -91,8 +91,8 @@ func (c *Config) validate(getenv func(string) string) error {
 		if _, _, err := net.SplitHostPort(c.Node.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("node.listen %q: %w", c.Node.Listen, err))
 		}
-	} else if !strings.HasPrefix(c.Node.URL, "http://") && !strings.HasPrefix(c.Node.URL, "https://") {
-		errs = append(errs, fmt.Errorf("node.url %q: want an http:// or https:// URL when node.embedded is false", c.Node.URL))
+	} else if err := checkNodeURL(c.Node.URL); err != nil {
+		errs = append(errs, fmt.Errorf("node.url %q: %w", c.Node.URL, err))
 	}
 	errs = append(errs, c.Jobs.validate()...)
 	errs = append(errs, c.Metrics.validate(getenv)...)
@@ -137,4 +137,30 @@ func parseConfigEnv(data []byte, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("invalid config:\n%w", err)
 	}
 	return &c, nil
+}
+
+// checkNodeURL accepts a remote node's URL: http:// or https://, a host
+// and port, and nothing else (no path, query or user).
+func checkNodeURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("want an http:// or https:// URL when node.embedded is false: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return errors.New("want an http:// or https:// URL when node.embedded is false")
+	}
+	if u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want scheme://host:port with no user, path, query or fragment")
+	}
+	return nil
+}
+
+// nodeDialAddr is the gRPC dial address of a checked node URL: its host
+// and port.
+func nodeDialAddr(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Host
 }

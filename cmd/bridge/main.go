@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"mlsbridge/node"
@@ -84,7 +83,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer, start
 	defer stop()
 
 	var n *node.Node
-	nodeAddr := strings.TrimPrefix(cfg.Node.URL, "http://")
+	nodeAddr := nodeDialAddr(cfg.Node.URL)
 	if cfg.Node.Embedded {
 		if n, err = startEmbeddedNode(ctx, log, cfg.Node.Listen, cfg.Node.Database); err != nil {
 			log.Error("embedded node failed to start", "err", err)

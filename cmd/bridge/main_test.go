@@ -160,3 +160,37 @@ func TestMainJobServesEmbeddedNode(t *testing.T) {
 		t.Fatalf("node database not created: %v", err)
 	}
 }
+
+// TestConfigNodeURL checks the remote node URL rules and the dial address
+// taken from it.
+func TestConfigNodeURL(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		ok   bool
+		dial string
+	}{
+		{"http://127.0.0.1:5556", true, "127.0.0.1:5556"},
+		{"http://127.0.0.1:5556/", true, "127.0.0.1:5556"},
+		{"https://node.example:443", true, "node.example:443"},
+		{"http://127.0.0.1:5556/api", false, ""},
+		{"http://user:pw@127.0.0.1:5556", false, ""},
+		{"http://127.0.0.1:5556?x=1", false, ""},
+		{"grpc://127.0.0.1:5556", false, ""},
+		{"127.0.0.1:5556", false, ""},
+		{"http://", false, ""},
+	} {
+		_, err := parseConfig([]byte("node:\n  embedded: false\n  url: \"" + tc.url + "\"\nbots: []\n"))
+		if tc.ok != (err == nil) {
+			t.Errorf("%q: err = %v, want ok=%v", tc.url, err, tc.ok)
+			continue
+		}
+		if err != nil && !strings.Contains(err.Error(), "node.url") {
+			t.Errorf("%q: error %q does not name node.url", tc.url, err)
+		}
+		if tc.ok {
+			if got := nodeDialAddr(tc.url); got != tc.dial {
+				t.Errorf("%q: dial address %q, want %q", tc.url, got, tc.dial)
+			}
+		}
+	}
+}

@@ -285,6 +285,9 @@ func (m *Metrics) jobSkip(job string) {
 // error text itself is not shown, since it could hold a DSN). Checks run
 // in the order added.
 func (m *Metrics) AddHealthCheck(name string, check func(ctx context.Context) error) {
+	if m == nil {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.checks = append(m.checks, healthCheck{name, check})

@@ -1,6 +1,8 @@
 package pending_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
@@ -115,5 +117,85 @@ func TestOtherFailuresAreRetriedWithTheNextReport(t *testing.T) {
 	got := removed(h)
 	if len(got) != 2 || !slices.Equal(got[1], []plugins.InboxID{alice, bob}) {
 		t.Errorf("removals = %v, want alice retried with bob", got)
+	}
+}
+
+// restart stops h's manager and returns a new one on the same store and
+// recorder, its clock at h's time plus later, with the group loaded.
+func restart(t *testing.T, h *plugintest.Harness, later time.Duration) *plugintest.Harness {
+	t.Helper()
+	if err := h.Manager.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := plugins.Lookup(pending.ID)
+	again := plugintest.NewWith(t, plugins.Config{Actions: h.Actions, Settings: h.Store, Data: h.Store,
+		Plugins: []plugins.Info{info}})
+	again.Clock.Advance(h.Clock.Now().Sub(again.Clock.Now()) + later)
+	if err := again.Manager.LoadGroup(context.Background(), h.Group); err != nil {
+		t.Fatal(err)
+	}
+	return again
+}
+
+func TestDelayCatchesUpAfterRestart(t *testing.T) {
+	h := harness(t, `{"delay":"1h"}`)
+	h.Handle(plugins.LeaveRequested{Members: []plugins.InboxID{alice}, Time: h.Clock.Now()})
+	h.Clock.Advance(30 * time.Minute)
+	// The bot restarts 10 minutes later and reports the list again, with
+	// bob, who asked while it was away.
+	again := restart(t, h, 10*time.Minute)
+	again.Handle(plugins.LeaveRequested{Members: []plugins.InboxID{alice, bob}, Time: again.Clock.Now()})
+	again.Clock.Advance(19 * time.Minute)
+	if got := removed(h); len(got) != 0 {
+		t.Fatalf("removed %v before alice's delay ran out", got)
+	}
+	again.Clock.Advance(time.Minute)
+	got := removed(h)
+	if len(got) != 1 || !slices.Equal(got[0], []plugins.InboxID{alice, bob}) {
+		t.Fatalf("removals = %v, want alice and bob one hour after alice asked", got)
+	}
+	if keys := h.Store.DataKeys(h.Group, pending.ID); len(keys) != 0 {
+		t.Errorf("stored keys after the removal = %v, want none", keys)
+	}
+	// A later request starts a fresh delay.
+	again.Handle(plugins.LeaveRequested{Members: []plugins.InboxID{carol}, Time: again.Clock.Now()})
+	again.Clock.Advance(59 * time.Minute)
+	if got := removed(h); len(got) != 1 {
+		t.Fatalf("removals = %v, want carol still waiting", got)
+	}
+	again.Clock.Advance(time.Minute)
+	if got := removed(h); len(got) != 2 || !slices.Equal(got[1], []plugins.InboxID{carol}) {
+		t.Errorf("removals = %v, want carol after her own delay", got)
+	}
+}
+
+func TestOverdueAfterRestartRemovedAtOnce(t *testing.T) {
+	h := harness(t, `{"delay":"1h"}`)
+	h.Handle(plugins.LeaveRequested{Members: []plugins.InboxID{alice}, Time: h.Clock.Now()})
+	h.Handle(plugins.MembersRemoved{Members: []plugins.InboxID{bob}}) // unrelated
+	again := restart(t, h, 2*time.Hour)
+	again.Handle(plugins.LeaveRequested{Members: []plugins.InboxID{alice}, Time: again.Clock.Now()})
+	if got := removed(h); len(got) != 1 || !slices.Equal(got[0], []plugins.InboxID{alice}) {
+		t.Errorf("removals = %v, want alice at once", got)
+	}
+	if n := again.Clock.Pending(); n != 0 {
+		t.Errorf("%d funcs scheduled, want none", n)
+	}
+}
+
+func TestStorageKeepsOnlyWaitingMembers(t *testing.T) {
+	h := harness(t, `{"delay":"1h"}`)
+	h.Handle(plugins.LeaveRequested{Members: []plugins.InboxID{alice, bob}, Time: h.Clock.Now()})
+	h.Handle(plugins.MembersRemoved{Members: []plugins.InboxID{alice}}) // an admin was quicker
+	b, ok, err := h.Store.PluginData(context.Background(), h.Group, pending.ID, "first_seen")
+	if err != nil || !ok {
+		t.Fatalf("stored first sightings: ok=%v err=%v", ok, err)
+	}
+	var seen map[plugins.InboxID]time.Time
+	if err := json.Unmarshal(b, &seen); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || !seen[bob].Equal(plugintest.Start) {
+		t.Errorf("stored first sightings = %v, want only bob at the start", seen)
 	}
 }
