@@ -22,6 +22,9 @@ type groupState struct {
 	// own maps the payload hash of our intents awaiting their echo to them
 	// (we cannot decrypt our own messages, and our commits close intents).
 	own map[string]ownPayload
+	// disappear caches the disappearing settings of mls (see
+	// groupState.disappearing).
+	disappear disappearCache
 	// broken is set when the in-memory state may differ from the stored
 	// one (a failed save): the goroutine reloads it after the operation.
 	broken bool

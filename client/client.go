@@ -99,6 +99,8 @@ type Client struct {
 	version atomic.Pointer[string]
 	// stats counts the RPCs made through mlsAPI and idAPI.
 	stats *countingConn
+	// forkRoles remembers each group's commit-log role (see forkGroups).
+	forkRoles forkRoleCache
 
 	mu         sync.Mutex // guards registered, actors, closed
 	registered bool

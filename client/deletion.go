@@ -48,34 +48,60 @@ func isDeletable(kind int16, typeID string) bool {
 // publishing fails the deletion stays queued and its id is returned with
 // the error.
 func (g *Group) DeleteMessage(ctx context.Context, id MessageID) (MessageID, error) {
+	var delID MessageID
+	err := g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
+		var err error
+		delID, err = g.queueDeletion(ctx, st, id)
+		return err
+	})
+	if err != nil {
+		return delID, fmt.Errorf("delete message: %w", err)
+	}
+	if err := g.PublishMessages(ctx); err != nil {
+		return delID, err
+	}
+	return delID, nil
+}
+
+// queueDeletion is DeleteMessage up to publishing, on the group's
+// goroutine so that the checks see the state the deletion is queued in.
+// It returns the deletion's id once it is queued, with any later error.
+func (g *Group) queueDeletion(ctx context.Context, st *groupState, id MessageID) (MessageID, error) {
+	if st.row.PausedForVersion != "" {
+		// As Send (ensureNotPaused): refused before anything is stored.
+		if !st.row.Active {
+			return nil, ErrInactiveGroup
+		}
+		return nil, st.pausedErr()
+	}
 	target, err := g.c.db.Message(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fmt.Errorf("delete message: %w: %s", ErrMessageNotFound, id)
+		return nil, fmt.Errorf("%w: %s", ErrMessageNotFound, id)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("delete message: %w", err)
+		return nil, err
 	}
 	if !slices.Equal(target.GroupID, g.id) {
-		return nil, fmt.Errorf("delete message: %w", ErrDeleteNotAuthorized)
+		return nil, ErrDeleteNotAuthorized
 	}
 	done, err := g.c.db.DeletionsOf(ctx, [][]byte{id})
 	if err != nil {
-		return nil, fmt.Errorf("delete message: %w", err)
+		return nil, err
 	}
 	if len(done) > 0 {
-		return nil, fmt.Errorf("delete message: %w", ErrMessageAlreadyDeleted)
+		return nil, ErrMessageAlreadyDeleted
 	}
-	info, err := g.Info(ctx)
+	ext, err := parseGroupExtensions(st.mls.Extensions())
 	if err != nil {
-		return nil, fmt.Errorf("delete message: %w", err)
+		return nil, err
 	}
 	isSender := target.SenderInboxID == string(g.c.inbox)
-	isSuper := slices.Contains(info.SuperAdmins, g.c.inbox)
+	isSuper := slices.Contains(ext.Mutable.GetSuperAdminList().GetInboxIds(), string(g.c.inbox))
 	if !isSender && !isSuper {
-		return nil, fmt.Errorf("delete message: %w", ErrDeleteNotAuthorized)
+		return nil, ErrDeleteNotAuthorized
 	}
 	if !isDeletable(target.Kind, target.TypeID) {
-		return nil, fmt.Errorf("delete message: %w", ErrMessageNotDeletable)
+		return nil, ErrMessageNotDeletable
 	}
 	ec, err := DeleteMessageCodec{}.Encode(&DeleteMessage{MessageID: id.String()})
 	if err != nil {
@@ -83,14 +109,11 @@ func (g *Group) DeleteMessage(ctx context.Context, id MessageID) (MessageID, err
 	}
 	delID, err := g.SendMessageOptimistic(ctx, ec, &SendOptions{NoPush: !DeleteMessageCodec{}.ShouldPush()})
 	if err != nil {
-		return nil, fmt.Errorf("delete message: %w", err)
+		return nil, err
 	}
 	err = g.c.db.InsertMessageDeletion(ctx, storage.MessageDeletion{ID: delID, GroupID: g.id, DeletedMessageID: id,
 		DeletedByInboxID: string(g.c.inbox), IsSuperAdminDeletion: !isSender && isSuper, DeletedAtNs: g.c.nowNs()})
 	if err != nil {
-		return delID, fmt.Errorf("delete message: %w", err)
-	}
-	if err := g.PublishMessages(ctx); err != nil {
 		return delID, err
 	}
 	return delID, nil

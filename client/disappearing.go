@@ -79,11 +79,33 @@ func disappearingOf(exts []mls.Extension) (DisappearingSettings, bool) {
 	return info.DisappearingSettings()
 }
 
+// disappearCache is a group's disappearing settings as parsed from one
+// MLS state in one epoch.
+type disappearCache struct {
+	// from and epoch are the state and epoch they were read in; nil until
+	// read.
+	from     *mls.Group
+	epoch    uint64
+	settings DisappearingSettings
+	ok       bool
+}
+
+// disappearing returns disappearingOf the group's current extensions,
+// parsed once per MLS state and epoch: a merged commit (a new epoch) or a
+// replaced state (a rollback, a welcome) reads them again.
+func (st *groupState) disappearing() (DisappearingSettings, bool) {
+	if d := &st.disappear; d.from != st.mls || d.epoch != st.mls.Epoch() {
+		d.settings, d.ok = disappearingOf(st.mls.Extensions())
+		d.from, d.epoch = st.mls, st.mls.Epoch()
+	}
+	return st.disappear.settings, st.disappear.ok
+}
+
 // expireAtNs is the expiry stamp of an application message stored as
 // published now in the group's current epoch: the local clock plus in_ns
 // when the group's settings are on, else 0 (never).
 func (c *Client) expireAtNs(st *groupState) int64 {
-	s, ok := disappearingOf(st.mls.Extensions())
+	s, ok := st.disappearing()
 	if !ok || !s.Enabled() {
 		return 0
 	}

@@ -553,3 +553,47 @@ func disappearingAgreement(t *testing.T, env *interopEnv) {
 		t.Fatalf("go stores %v, libxmtp lists %v", got, want)
 	}
 }
+
+// TestDisappearingSettingsCachedPerEpoch: the settings stamping uses are
+// parsed once per epoch: a second read in the same epoch returns the
+// cached value, and a merged commit makes them read again.
+func TestDisappearingSettingsCachedPerEpoch(t *testing.T) {
+	ctx := ctxT(t)
+	n := startNode(t)
+	alice, _, _ := newTestClient(t, n.Addr().String(), "alice")
+	g, err := alice.CreateGroup(ctx, &GroupOptions{Name: "cache",
+		MessageDisappearing: &DisappearingSettings{FromNs: 1, InNs: int64(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() (s DisappearingSettings, ok bool) {
+		t.Helper()
+		err := alice.withGroup(ctx, g.ID(), func(_ context.Context, st *groupState) error {
+			s, ok = st.disappearing()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, ok
+	}
+	if s, ok := read(); !ok || s.InNs != int64(time.Hour) {
+		t.Fatalf("settings %+v (%v), want in_ns one hour", s, ok)
+	}
+	err = alice.withGroup(ctx, g.ID(), func(_ context.Context, st *groupState) error {
+		st.disappear.settings.InNs = 42 // only the cache changes
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := read(); s.InNs != 42 {
+		t.Fatalf("in_ns %d in the same epoch, want the cached 42", s.InNs)
+	}
+	if err := g.UpdateDisappearingSettings(ctx, 1, int64(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := read(); !ok || s.InNs != int64(time.Minute) {
+		t.Fatalf("settings %+v (%v) after the commit, want in_ns one minute", s, ok)
+	}
+}

@@ -113,7 +113,7 @@ func (g *Group) FindEnrichedMessages(ctx context.Context, q *MessageQuery) ([]En
 	if err != nil {
 		return nil, err
 	}
-	rows, err := g.storedMessages(ctx, &qq)
+	rows, err := g.c.messageRows(ctx, &qq, groups)
 	if err != nil {
 		return nil, err
 	}
@@ -148,34 +148,6 @@ func (g *Group) FindEnrichedMessages(ctx context.Context, q *MessageQuery) ([]En
 		out = append(out, m)
 	}
 	return out, nil
-}
-
-// storedMessages returns the rows of the messages FindMessages selects
-// with q, in its order.
-func (g *Group) storedMessages(ctx context.Context, q *MessageQuery) ([]storage.ClientMessage, error) {
-	msgs, err := g.FindMessages(ctx, q)
-	if err != nil || len(msgs) == 0 {
-		return nil, err
-	}
-	ids := make([][]byte, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.ID
-	}
-	found, err := g.c.db.MessagesByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	byID := make(map[string]*storage.ClientMessage, len(found))
-	for i := range found {
-		byID[string(found[i].ID)] = &found[i]
-	}
-	rows := make([]storage.ClientMessage, 0, len(msgs))
-	for _, m := range msgs {
-		if r, ok := byID[string(m.ID)]; ok {
-			rows = append(rows, *r)
-		}
-	}
-	return rows, nil
 }
 
 // relations are what enrichment attaches to a page of messages.

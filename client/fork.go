@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -214,37 +215,68 @@ func (c *Client) CheckForks(ctx context.Context) error {
 	return nil
 }
 
-// forkGroups reads, for every group that takes part, its role and signer.
+// forkRole is what forkGroups reads of a group's MLS state.
+type forkRole struct {
+	// epoch and active are those of the stored MLS state it was read
+	// from: the group context extensions change only with the epoch.
+	epoch     uint64
+	active    bool
+	publisher bool
+	signer    ed25519.PrivateKey
+}
+
+// forkRoleCache keeps each group's forkRole between commit-log rounds, so
+// that a round loads the MLS state only of the groups whose epoch or
+// activity changed since the last one.
+type forkRoleCache struct {
+	mu    sync.Mutex
+	roles map[string]forkRole
+}
+
+// forkGroups reads, for every group that takes part, its role and signer:
+// from the group's goroutine when its stored epoch or activity changed
+// since the last round (or it was never read), else from the previous
+// round's reading.
 func (c *Client) forkGroups(ctx context.Context) ([]*forkGroup, error) {
 	rows, err := c.db.Groups(ctx)
 	if err != nil {
 		return nil, err
 	}
+	c.forkRoles.mu.Lock()
+	defer c.forkRoles.mu.Unlock()
+	prev := c.forkRoles.roles
+	next := make(map[string]forkRole, len(rows))
+	c.forkRoles.roles = next
 	var out []*forkGroup
 	for _, r := range rows {
 		t := content.ConversationType(r.ConversationType)
 		if t == content.ConversationType_CONVERSATION_TYPE_SYNC || t == content.ConversationType_CONVERSATION_TYPE_ONESHOT {
 			continue
 		}
-		g := &forkGroup{id: r.GroupID}
-		err := c.withGroup(ctx, r.GroupID, func(_ context.Context, st *groupState) error {
-			ext, err := parseGroupExtensions(st.mls.Extensions())
+		role, ok := prev[string(r.GroupID)]
+		if !ok || role.epoch != r.Epoch || role.active != r.Active {
+			err := c.withGroup(ctx, r.GroupID, func(_ context.Context, st *groupState) error {
+				ext, err := parseGroupExtensions(st.mls.Extensions())
+				if err != nil {
+					return err
+				}
+				role = forkRole{epoch: st.row.Epoch, active: st.row.Active}
+				role.publisher = st.mls.Active() && (t == content.ConversationType_CONVERSATION_TYPE_DM ||
+					slices.Contains(ext.Mutable.GetSuperAdminList().GetInboxIds(), string(c.inbox)))
+				if seed, err := hex.DecodeString(ext.Mutable.GetAttributes()[AttrCommitLogSigner]); err == nil && len(seed) == ed25519.SeedSize {
+					role.signer = ed25519.NewKeyFromSeed(seed)
+				}
+				return nil
+			})
+			if errors.Is(err, ErrGroupNotFound) {
+				continue
+			}
 			if err != nil {
-				return err
+				return nil, fmt.Errorf("group %s: %w", GroupID(r.GroupID), err)
 			}
-			g.publisher = st.mls.Active() && (t == content.ConversationType_CONVERSATION_TYPE_DM ||
-				slices.Contains(ext.Mutable.GetSuperAdminList().GetInboxIds(), string(c.inbox)))
-			if seed, err := hex.DecodeString(ext.Mutable.GetAttributes()[AttrCommitLogSigner]); err == nil && len(seed) == ed25519.SeedSize {
-				g.signer = ed25519.NewKeyFromSeed(seed)
-			}
-			return nil
-		})
-		if errors.Is(err, ErrGroupNotFound) {
-			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("group %s: %w", GroupID(r.GroupID), err)
-		}
+		next[string(r.GroupID)] = role
+		g := &forkGroup{id: r.GroupID, publisher: role.publisher, signer: role.signer}
 		if g.state, err = c.db.ForkState(ctx, r.GroupID); err != nil {
 			return nil, err
 		}

@@ -295,3 +295,47 @@ func TestForkRemoteEntryRules(t *testing.T) {
 		}
 	}
 }
+
+// TestForkRolesCached: a commit-log round reads a group's role and signer
+// from its MLS state only when the stored state changed since the last
+// round; otherwise the previous reading is used.
+func TestForkRolesCached(t *testing.T) {
+	ctx := ctxT(t)
+	n := startNode(t)
+	alice, _, _ := newTestClient(t, n.Addr().String(), "alice")
+	g, err := alice.CreateGroup(ctx, &GroupOptions{Name: "roles"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := func() *forkGroup {
+		t.Helper()
+		gs, err := alice.forkGroups(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(gs, func(f *forkGroup) bool { return slices.Equal(f.id, g.ID()) })
+		if i < 0 {
+			t.Fatal("group missing from the commit-log round")
+		}
+		return gs[i]
+	}
+	if f := roles(); !f.publisher || f.signer == nil {
+		t.Fatalf("creator: publisher %v, signer %v; want a publisher with a signer", f.publisher, f.signer != nil)
+	}
+	// Tamper with the remembered reading: an unchanged state keeps it.
+	alice.forkRoles.mu.Lock()
+	r := alice.forkRoles.roles[string(g.ID())]
+	r.publisher = false
+	alice.forkRoles.roles[string(g.ID())] = r
+	alice.forkRoles.mu.Unlock()
+	if roles().publisher {
+		t.Fatal("the group's state was read again although it did not change")
+	}
+	// A commit changes the stored state: it is read again.
+	if err := g.UpdateGroupName(ctx, "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if !roles().publisher {
+		t.Fatal("the group's role was not read again after a commit")
+	}
+}

@@ -257,27 +257,34 @@ func (i *GroupInfo) DMPeer(self identity.InboxID) (identity.InboxID, bool) {
 func (g *Group) Info(ctx context.Context) (*GroupInfo, error) {
 	var info *GroupInfo
 	err := g.c.withGroup(ctx, g.id, func(_ context.Context, st *groupState) error {
-		ext, err := parseGroupExtensions(st.mls.Extensions())
-		if err != nil {
-			return err
-		}
-		info = &GroupInfo{ID: slices.Clone(g.id), ConversationType: ext.Metadata.GetConversationType(),
-			CreatorInboxID: identity.InboxID(ext.Metadata.GetCreatorInboxId()), AddedByInboxID: identity.InboxID(st.row.AddedByInboxID),
-			Attributes: map[string]string{}, Permissions: ext.Policies.Clone(), Membership: map[identity.InboxID]uint64{},
-			Epoch: st.mls.Epoch(), Active: st.mls.Active(), MembershipState: MembershipState(st.row.MembershipState),
-			CreatedNs: st.row.CreatedNs, LastActivityNs: st.row.LastMessageNs, PausedForVersion: st.row.PausedForVersion}
-		info.DMMembers = dmMembersOf(st.row.DmID, g.c.inbox)
-		for k, v := range ext.Mutable.GetAttributes() {
-			info.Attributes[k] = v
-		}
-		info.Admins = inboxes(ext.Mutable.GetAdminList().GetInboxIds())
-		info.SuperAdmins = inboxes(ext.Mutable.GetSuperAdminList().GetInboxIds())
-		for k, v := range ext.Membership.GetMembers() {
-			info.Membership[identity.InboxID(k)] = v
-		}
-		return nil
+		var err error
+		info, err = g.c.groupInfo(st)
+		return err
 	})
 	return info, err
+}
+
+// groupInfo builds the GroupInfo of st; it runs on the group's goroutine.
+func (c *Client) groupInfo(st *groupState) (*GroupInfo, error) {
+	ext, err := parseGroupExtensions(st.mls.Extensions())
+	if err != nil {
+		return nil, err
+	}
+	info := &GroupInfo{ID: slices.Clone(GroupID(st.row.GroupID)), ConversationType: ext.Metadata.GetConversationType(),
+		CreatorInboxID: identity.InboxID(ext.Metadata.GetCreatorInboxId()), AddedByInboxID: identity.InboxID(st.row.AddedByInboxID),
+		Attributes: map[string]string{}, Permissions: ext.Policies.Clone(), Membership: map[identity.InboxID]uint64{},
+		Epoch: st.mls.Epoch(), Active: st.mls.Active(), MembershipState: MembershipState(st.row.MembershipState),
+		CreatedNs: st.row.CreatedNs, LastActivityNs: st.row.LastMessageNs, PausedForVersion: st.row.PausedForVersion}
+	info.DMMembers = dmMembersOf(st.row.DmID, c.inbox)
+	for k, v := range ext.Mutable.GetAttributes() {
+		info.Attributes[k] = v
+	}
+	info.Admins = inboxes(ext.Mutable.GetAdminList().GetInboxIds())
+	info.SuperAdmins = inboxes(ext.Mutable.GetSuperAdminList().GetInboxIds())
+	for k, v := range ext.Membership.GetMembers() {
+		info.Membership[identity.InboxID(k)] = v
+	}
+	return info, nil
 }
 
 func inboxes(ss []string) []identity.InboxID {

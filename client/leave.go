@@ -36,25 +36,47 @@ var (
 // state becomes MembershipPendingRemove; we stay an active member until a
 // super admin's removal commit arrives.
 func (g *Group) LeaveGroup(ctx context.Context) error {
-	info, err := g.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("leave group: %w", err)
-	}
-	if err := checkLeave(info, g.c.inbox); err != nil {
-		return err
-	}
-	pending, err := g.PendingRemovals(ctx)
-	if err != nil {
-		return fmt.Errorf("leave group: %w", err)
-	}
-	if slices.Contains(pending, g.c.inbox) {
+	var refused error
+	queued := false
+	err := g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
+		info, err := g.c.groupInfo(st)
+		if err != nil {
+			return err
+		}
+		if refused = checkLeave(info, g.c.inbox); refused != nil {
+			return nil
+		}
+		pending, err := g.c.db.PendingRemoves(ctx, g.id)
+		if err != nil {
+			return err
+		}
+		if slices.ContainsFunc(pending, func(p storage.PendingRemove) bool { return p.InboxID == string(g.c.inbox) }) {
+			return nil
+		}
+		// As Send: a paused group refuses before anything is stored.
+		if !st.row.Active {
+			return ErrInactiveGroup
+		}
+		if err := st.pausedErr(); err != nil {
+			return err
+		}
+		ec, err := LeaveRequestCodec{}.Encode(&LeaveRequest{})
+		if err != nil {
+			return err
+		}
+		if _, err := g.SendMessageOptimistic(ctx, ec, &SendOptions{NoPush: !LeaveRequestCodec{}.ShouldPush()}); err != nil {
+			return err
+		}
+		queued = true
 		return nil
-	}
-	ec, err := LeaveRequestCodec{}.Encode(&LeaveRequest{})
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("leave group: %w", err)
 	}
-	if _, err := g.Send(ctx, ec, &SendOptions{NoPush: !LeaveRequestCodec{}.ShouldPush()}); err != nil {
+	if refused != nil || !queued {
+		return refused
+	}
+	if err := g.PublishMessages(ctx); err != nil {
 		return fmt.Errorf("leave group: %w", err)
 	}
 	return nil
@@ -111,29 +133,42 @@ func (g *Group) RemoveMembersPendingRemoval(ctx context.Context) (*AddResult, er
 	if err != nil || len(pending) == 0 {
 		return &AddResult{}, err
 	}
-	info, err := g.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("remove pending members: %w", err)
-	}
-	if !slices.Contains(info.SuperAdmins, g.c.inbox) {
-		g.c.log.Debug("not a super admin; pending removals left to others", "group_id", g.id.String())
-		return &AddResult{}, nil
-	}
-	var remove []identity.InboxID
-	for _, in := range pending {
-		if _, ok := info.Membership[in]; ok {
-			remove = append(remove, in)
+	var res *AddResult
+	err = g.c.withGroup(ctx, g.id, func(ctx context.Context, st *groupState) error {
+		ext, err := parseGroupExtensions(st.mls.Extensions())
+		if err != nil {
+			return err
 		}
-	}
-	if len(remove) == 0 {
-		g.c.log.Warn("no pending removal is a member", "group_id", g.id.String(), "pending", len(pending))
-		return &AddResult{}, nil
-	}
-	res, err := g.RemoveMembers(ctx, remove)
+		if !slices.Contains(ext.Mutable.GetSuperAdminList().GetInboxIds(), string(g.c.inbox)) {
+			g.c.log.Debug("not a super admin; pending removals left to others", "group_id", g.id.String())
+			res = &AddResult{}
+			return nil
+		}
+		var remove []identity.InboxID
+		for _, in := range pending {
+			if _, ok := ext.Membership.GetMembers()[string(in)]; ok {
+				remove = append(remove, in)
+			}
+		}
+		if len(remove) == 0 {
+			g.c.log.Warn("no pending removal is a member", "group_id", g.id.String(), "pending", len(pending))
+			res = &AddResult{}
+			return nil
+		}
+		for _, in := range remove {
+			if !in.Valid() {
+				return fmt.Errorf("remove members: %w: inbox id %q", ErrInvalidArgument, in)
+			}
+		}
+		if res, err = g.c.changeMembership(ctx, st, nil, remove); err != nil {
+			return fmt.Errorf("remove members: %w", err)
+		}
+		g.c.log.Info("pending members removed", "group_id", g.id.String(), "removed", len(remove))
+		return nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("remove pending members: %w", err)
 	}
-	g.c.log.Info("pending members removed", "group_id", g.id.String(), "removed", len(remove))
 	return res, nil
 }
 

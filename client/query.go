@@ -75,12 +75,7 @@ func (g *Group) FindMessages(ctx context.Context, q *MessageQuery) ([]Message, e
 	if err != nil {
 		return nil, err
 	}
-	sq := q.storage(ids)
-	g.c.hideExpired(&sq)
-	if err := g.c.applyConsent(ctx, q, &sq); err != nil {
-		return nil, err
-	}
-	rows, err := g.c.db.Messages(ctx, sq)
+	rows, err := g.c.messageRows(ctx, q, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +84,18 @@ func (g *Group) FindMessages(ctx context.Context, q *MessageQuery) ([]Message, e
 		out[i] = messageFromRow(&rows[i])
 	}
 	return out, nil
+}
+
+// messageRows returns the stored rows of the groups ids that q selects
+// (expired messages and, unless q says otherwise, denied senders left
+// out), in q's order.
+func (c *Client) messageRows(ctx context.Context, q *MessageQuery, ids []GroupID) ([]storage.ClientMessage, error) {
+	sq := q.storage(ids)
+	c.hideExpired(&sq)
+	if err := c.applyConsent(ctx, q, &sq); err != nil {
+		return nil, err
+	}
+	return c.db.Messages(ctx, sq)
 }
 
 // FindMessage returns the stored message with id, or ErrMessageNotFound.

@@ -123,6 +123,13 @@ func TestVersionPause(t *testing.T) {
 		t.Fatalf("optimistic send into a paused group: %v (libxmtp stores it)", err)
 	}
 	expectPausedErr(t, "publish", gb.PublishMessages(ctx), "99.0.0")
+	// A deletion is refused before anything is stored, as a send.
+	n = all()
+	_, err = gb.DeleteMessage(ctx, queued)
+	expectPausedErr(t, "delete", err, "99.0.0")
+	if dels, err := b.db.DeletionsOf(ctx, [][]byte{queued}); err != nil || len(dels) != 0 || all() != n {
+		t.Fatalf("a refused deletion stored something: %d deletions (%v)", len(dels), err)
+	}
 	expectPausedErr(t, "rename", gb.UpdateGroupName(ctx, "renamed"), "99.0.0")
 	if epochOf(t, gb) != before || slices.Contains(appTexts(t, gb), "in the old epoch") {
 		t.Fatal("the paused group moved")
