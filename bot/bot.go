@@ -97,6 +97,10 @@ func (b *Bot) Plugins() *plugins.Manager { return b.plugins }
 
 func (b *Bot) now() time.Time { return b.cfg.Now() }
 
+// eventNow is the Time of the events the bot stamps itself: the plugins'
+// clock, so a plugin compares it with Host.Now on one clock.
+func (b *Bot) eventNow() time.Time { return b.cfg.PluginClock.Now() }
+
 // Use adds middleware around every handler registered with Handle (not
 // around the bot's own plugins and commands). The first middleware added
 // is the outermost. It fails after Start.
@@ -208,7 +212,7 @@ func (b *Bot) start(ctx context.Context) error {
 	go b.readConversations(convs)
 	go b.readMessages(msgs)
 	b.log.Info("bot started", "inbox_id", string(b.self), "conversations", len(groups),
-		"consent", string(b.cfg.Consent.Mode), "client_capabilities", groupCapabilities(&client.Group{}))
+		"consent", string(b.cfg.Consent.Mode))
 	return nil
 }
 

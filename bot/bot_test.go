@@ -14,7 +14,9 @@ import (
 
 	"mlsbridge/client"
 	"mlsbridge/identity"
+	"mlsbridge/plugins/plugintest"
 	"mlsbridge/policy"
+	"mlsbridge/storage"
 
 	_ "mlsbridge/plugins/standard"
 )
@@ -414,6 +416,46 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestConfigPluginClock: the plugins' clock and the times of the events
+// the bot stamps itself have one source: PluginClock when set, else a
+// clock reading Now (with real timers).
+func TestConfigPluginClock(t *testing.T) {
+	base := Config{Client: new(client.Client), Store: (*storage.BotDB)(nil)}
+	t0 := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+	onlyNow := base
+	onlyNow.Now = func() time.Time { return t0 }
+	cfg, err := onlyNow.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Bot{cfg: cfg}
+	if got := cfg.PluginClock.Now(); !got.Equal(t0) {
+		t.Errorf("default PluginClock.Now() = %v, want Now's %v", got, t0)
+	}
+	if got := b.eventNow(); !got.Equal(t0) {
+		t.Errorf("event time = %v, want Now's %v", got, t0)
+	}
+	fired := make(chan struct{})
+	cfg.PluginClock.AfterFunc(time.Millisecond, func() { close(fired) })
+	select {
+	case <-fired:
+	case <-time.After(10 * time.Second):
+		t.Error("default PluginClock.AfterFunc never fired")
+	}
+
+	onlyClock := base
+	clock := plugintest.NewClock(t0.Add(time.Hour))
+	onlyClock.PluginClock = clock
+	if cfg, err = onlyClock.withDefaults(); err != nil {
+		t.Fatal(err)
+	}
+	b = &Bot{cfg: cfg}
+	if got := b.eventNow(); !got.Equal(clock.Now()) {
+		t.Errorf("event time = %v, want PluginClock's %v", got, clock.Now())
+	}
+}
+
 // queued returns how many messages wait in the conversation's queue.
 func (tb *testBot) queued(g client.GroupID) int {
 	tb.mu.Lock()
@@ -519,19 +561,6 @@ func TestStopBounded(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("goroutines still running 30s after the cancelled stop")
 	}
-}
-
-// TestGroupCapabilities: the group operations the bot reaches by type
-// assertion (governance.go) match the client's methods. The ones the
-// client has today must stay reachable; the others are reported.
-func TestGroupCapabilities(t *testing.T) {
-	caps := groupCapabilities(&client.Group{})
-	for _, name := range []string{"admins", "super_admins", "metadata", "permissions", "disappearing", "delete_message", "react", "pending_removals"} {
-		if !caps[name] {
-			t.Errorf("*client.Group lost the %s capability (its method signature changed?): update governance.go", name)
-		}
-	}
-	t.Logf("capabilities of *client.Group: %v", caps)
 }
 
 // TestGovernanceCommands: a super admin has the bot (made super admin)

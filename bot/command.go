@@ -17,8 +17,7 @@ import (
 )
 
 // Compile-time checks of the command capabilities the bot offers. The
-// governance ones answer "not supported" while the client lacks the
-// method (see governance.go).
+// governance ones call *client.Group's methods directly.
 var (
 	_ commands.Reactor            = (*commandActions)(nil)
 	_ commands.MemberEditor       = (*commandActions)(nil)
@@ -31,6 +30,7 @@ var (
 	_ commands.MessageDeleter     = (*commandActions)(nil)
 	_ commands.Blocker            = (*commandActions)(nil)
 	_ commands.PluginManager      = (*commandActions)(nil)
+	_ commands.ResolveObserver    = (*commandActions)(nil)
 )
 
 // RuleOperator is the rule of the bot's own consent commands: only the
@@ -42,9 +42,14 @@ const RuleOperator policy.RuleID = "bot_operator"
 // event, on the conversation's goroutine.
 type commandActions struct {
 	plugins.GroupPlugins
-	c  *convo
-	ev *Event
+	c        *convo
+	ev       *Event
+	resolved string // the command's path, once Dispatch resolved it
 }
+
+// CommandResolved notes the path of the command the line named, for the
+// metrics.
+func (a *commandActions) CommandResolved(path string) { a.resolved = path }
 
 // Reply sends text to the conversation.
 func (a *commandActions) Reply(ctx context.Context, text string) error {
@@ -83,78 +88,52 @@ func (a *commandActions) RemoveMembers(ctx context.Context, ms []commands.Member
 
 // AddAdmin puts m on the admin list.
 func (a *commandActions) AddAdmin(ctx context.Context, m commands.Member) error {
-	return a.adminChange(ctx, m, "add admins", adminEditor.AddAdmin)
+	return a.adminChange(ctx, m, (*client.Group).AddAdmin)
 }
 
 // RemoveAdmin takes m off the admin list.
 func (a *commandActions) RemoveAdmin(ctx context.Context, m commands.Member) error {
-	return a.adminChange(ctx, m, "remove admins", adminEditor.RemoveAdmin)
+	return a.adminChange(ctx, m, (*client.Group).RemoveAdmin)
 }
 
-func (a *commandActions) adminChange(ctx context.Context, m commands.Member, action string, do func(adminEditor, context.Context, identity.InboxID) error) error {
-	e, ok := any(a.c.group).(adminEditor)
-	if !ok {
-		return &commands.NotSupportedError{Action: action}
-	}
+// adminChange resolves m and applies do, an admin-list method of the
+// group, to it.
+func (a *commandActions) adminChange(ctx context.Context, m commands.Member, do func(*client.Group, context.Context, identity.InboxID) error) error {
 	id, err := a.c.b.resolveMember(ctx, m)
 	if err != nil {
 		return err
 	}
-	return do(e, ctx, id)
+	return do(a.c.group, ctx, id)
 }
 
 // AddSuperAdmin puts m on the super-admin list.
 func (a *commandActions) AddSuperAdmin(ctx context.Context, m commands.Member) error {
-	return a.superAdminChange(ctx, m, "add super admins", superAdminEditor.AddSuperAdmin)
+	return a.adminChange(ctx, m, (*client.Group).AddSuperAdmin)
 }
 
 // RemoveSuperAdmin takes m off the super-admin list.
 func (a *commandActions) RemoveSuperAdmin(ctx context.Context, m commands.Member) error {
-	return a.superAdminChange(ctx, m, "remove super admins", superAdminEditor.RemoveSuperAdmin)
-}
-
-func (a *commandActions) superAdminChange(ctx context.Context, m commands.Member, action string, do func(superAdminEditor, context.Context, identity.InboxID) error) error {
-	e, ok := any(a.c.group).(superAdminEditor)
-	if !ok {
-		return &commands.NotSupportedError{Action: action}
-	}
-	id, err := a.c.b.resolveMember(ctx, m)
-	if err != nil {
-		return err
-	}
-	return do(e, ctx, id)
+	return a.adminChange(ctx, m, (*client.Group).RemoveSuperAdmin)
 }
 
 // SetMetadata sets one attribute.
 func (a *commandActions) SetMetadata(ctx context.Context, field policy.MetadataField, value string) error {
-	e, ok := any(a.c.group).(attributeEditor)
-	if !ok {
-		return &commands.NotSupportedError{Action: "change the group's " + string(field)}
-	}
-	return userArgError(e.UpdateAttribute(ctx, field, value))
+	return userArgError(a.c.group.UpdateAttribute(ctx, field, value))
 }
 
 // SetPermissionPolicy replaces one permission policy.
 func (a *commandActions) SetPermissionPolicy(ctx context.Context, t policy.PermissionUpdateType, b policy.BasePolicy, field policy.MetadataField) error {
-	e, ok := any(a.c.group).(permissionEditor)
-	if !ok {
-		return &commands.NotSupportedError{Action: "change permissions"}
-	}
-	return userArgError(e.UpdatePermissionPolicy(ctx, t, b, field))
+	return userArgError(a.c.group.UpdatePermissionPolicy(ctx, t, b, field))
 }
 
 // SetDisappearing makes messages disappear after d (zero: off).
 func (a *commandActions) SetDisappearing(ctx context.Context, d time.Duration) error {
-	e, ok := any(a.c.group).(disappearingEditor)
-	if !ok {
-		return &commands.NotSupportedError{Action: "set disappearing messages"}
-	}
 	if d <= 0 {
-		return e.RemoveDisappearingSettings(ctx)
+		return a.c.group.RemoveDisappearingSettings(ctx)
 	}
 	// libxmtp's apps set from_ns to "now" and in_ns to the duration; from
 	// only takes part in the enabled test (xmtp-groups §9).
-	return userArgError(e.UpdateDisappearingSettings(ctx, a.c.b.now().UnixNano(), int64(d)))
+	return userArgError(a.c.group.UpdateDisappearingSettings(ctx, a.c.b.now().UnixNano(), int64(d)))
 }
 
 // userArgError turns the client's invalid-argument errors (a value over a
@@ -364,7 +343,7 @@ func (c *convo) dispatch(ctx context.Context, d *commands.Dispatcher, ev *Event)
 		return
 	}
 	c.b.metrics.commands.Add(1)
-	c.b.observeCommand(d, ev.Text, err, time.Since(start))
+	c.b.observeCommand(act.resolved, err, time.Since(start))
 	c.noteError(err)
 	attrs := []any{"message_id", ev.MessageID(), "sender", string(ev.Sender), "duration", time.Since(start)}
 	var pe *commands.PanicError

@@ -75,11 +75,14 @@ type Config struct {
 	// Logger receives the bot's logs (and its plugins', with "plugin" and
 	// "group_id"). Nil discards them. Message text is never logged.
 	Logger *slog.Logger
-	// Now is the clock; nil means time.Now. Plugins read and schedule on
-	// PluginClock instead, which defaults to the system clock.
+	// Now is the clock; nil means time.Now. It also is the default of
+	// PluginClock.
 	Now func() time.Time
-	// PluginClock is the plugins' clock ([plugins.Config].Clock); nil means
-	// the system clock.
+	// PluginClock is the plugins' clock ([plugins.Config].Clock): what
+	// their Host.Now and Host.Schedule use, and the Time of the events the
+	// bot stamps itself (EventJoined, EventLeaveRequested), so plugins see
+	// one clock. Nil means a clock reading Now with real timers. A test
+	// setting it may also set Now to its Now, for the bot's other times.
 	PluginClock plugins.Clock
 
 	// Metrics receives the bot's measurements as they happen (metrics.go);
@@ -155,6 +158,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.PluginClock == nil {
+		cfg.PluginClock = funcClock(cfg.Now)
+	}
 	if cfg.CommandPrefix == "" {
 		cfg.CommandPrefix = DefaultCommandPrefix
 	}
@@ -175,6 +181,15 @@ func (cfg Config) withDefaults() (Config, error) {
 	cfg.Consent.Operators = slices.Clone(cfg.Consent.Operators)
 	return cfg, nil
 }
+
+// funcClock is a [plugins.Clock] reading a time func, with real timers.
+type funcClock func() time.Time
+
+// Now returns f().
+func (f funcClock) Now() time.Time { return f() }
+
+// AfterFunc is time.AfterFunc.
+func (funcClock) AfterFunc(d time.Duration, fn func()) func() bool { return time.AfterFunc(d, fn).Stop }
 
 // isOperator reports whether id is one of the configured operators.
 func (c ConsentConfig) isOperator(id identity.InboxID) bool { return slices.Contains(c.Operators, id) }

@@ -246,26 +246,20 @@ func (c *convo) deliver(ctx context.Context, ev *Event) {
 func (c *convo) refreshPending(ctx context.Context, conv *Conversation) {
 	ids, err := c.pendingMembers(ctx, conv.info)
 	if err != nil {
-		if !errors.Is(err, commands.ErrNotSupported) {
-			c.log.Warn("pending removals not read", "error", err)
-		}
+		c.log.Warn("pending removals not read", "error", err)
 		return
 	}
 	grew := slices.ContainsFunc(ids, func(id identity.InboxID) bool { return !slices.Contains(c.reported, id) })
 	c.reported = ids
 	if grew {
-		c.deliver(ctx, &Event{Type: EventLeaveRequested, Conversation: conv, Time: c.b.now(), Members: ids})
+		c.deliver(ctx, &Event{Type: EventLeaveRequested, Conversation: conv, Time: c.b.eventNow(), Members: ids})
 	}
 }
 
 // pendingMembers returns the inboxes whose leave requests the client
 // recorded and that still are members, sorted (xmtp-groups §7).
 func (c *convo) pendingMembers(ctx context.Context, info *client.GroupInfo) ([]identity.InboxID, error) {
-	l, ok := any(c.group).(pendingLister)
-	if !ok {
-		return nil, &commands.NotSupportedError{Action: "track leave requests"}
-	}
-	all, err := l.PendingRemovals(ctx)
+	all, err := c.group.PendingRemovals(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("bot: pending removals: %w", err)
 	}
@@ -301,7 +295,7 @@ func (c *convo) activate(ctx context.Context, announce bool) error {
 	conv := &Conversation{b: c.b, group: c.group, info: info}
 	if announce {
 		by := info.AddedByInboxID
-		c.deliver(ctx, &Event{Type: EventJoined, Conversation: conv, Time: c.b.now(), Sender: by,
+		c.deliver(ctx, &Event{Type: EventJoined, Conversation: conv, Time: c.b.eventNow(), Sender: by,
 			SenderRole: conv.Role(by), FromSelf: by == c.b.self})
 	}
 	c.refreshPending(ctx, conv)

@@ -45,10 +45,8 @@
 // the consent commands; the issuer's role comes from the group's admin
 // lists, and group-policy checks from its permissions. The actions run
 // against the client; the governance ones (admins, metadata, permissions,
-// disappearing messages, deletion, reactions, pending removals) are
-// optional capabilities of *client.Group found by type assertion
-// (governance.go), so an action the client cannot do answers "not
-// supported" instead of breaking the build. Replies are plain text
+// disappearing messages, deletion, reactions, pending removals) call
+// *client.Group's methods. Replies are plain text
 // messages. Plugins are hosted by a plugins.Manager whose settings and
 // data the bot persists in its Store.
 //

@@ -70,7 +70,8 @@ type Event struct {
 	// event was handled.
 	Conversation *Conversation
 	// Time is when it happened: the node's time of the message or commit;
-	// the bot's clock for EventJoined and EventLeaveRequested.
+	// the plugins' clock (Config.PluginClock) for EventJoined and
+	// EventLeaveRequested.
 	Time time.Time
 	// Sender is who sent the message or committed the change; for
 	// EventJoined, who added the bot. Empty when unknown.

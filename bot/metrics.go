@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mlsbridge/commands"
 	"mlsbridge/plugins"
 	"mlsbridge/policy"
 )
@@ -78,14 +77,13 @@ func (b *Bot) attachMetrics() {
 // serving.
 func (b *Bot) served(delta int) { b.sink().AddGroups(delta) }
 
-// observeCommand reports a dispatched command line text to the Metrics,
-// with the error Dispatch returned and the time it took.
-func (b *Bot) observeCommand(d *commands.Dispatcher, text string, err error, took time.Duration) {
-	name := "unknown"
-	if line, ok := commands.Prefix(b.cfg.CommandPrefix)(commands.Message{}, text); ok {
-		if inv, _ := d.Parse(line); inv != nil && inv.Command != nil {
-			name, _, _ = strings.Cut(inv.Path, " ")
-		}
+// observeCommand reports a dispatched command to the Metrics: path is the
+// command Dispatch resolved (empty when the line named none), err what
+// Dispatch returned, took the time it took.
+func (b *Bot) observeCommand(path string, err error, took time.Duration) {
+	name, _, _ := strings.Cut(path, " ")
+	if name == "" {
+		name = "unknown"
 	}
 	outcome := "ok"
 	var de *policy.DeniedError

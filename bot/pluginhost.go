@@ -84,12 +84,8 @@ func (p pluginActions) RemoveMembers(ctx context.Context, g plugins.GroupID, mem
 	return nil
 }
 
-// react sends a reaction through the client, when it can.
+// react sends a reaction through the client.
 func (b *Bot) react(ctx context.Context, g *client.Group, to commands.MessageID, emoji string) error {
-	r, ok := any(g).(reactor)
-	if !ok {
-		return &commands.NotSupportedError{Action: "react to messages"}
-	}
 	id := hexMessageID(string(to))
 	if id == nil {
 		return fmt.Errorf("bot: react: bad message id %q", to)
@@ -98,7 +94,7 @@ func (b *Bot) react(ctx context.Context, g *client.Group, to commands.MessageID,
 	if m, err := b.client.FindMessage(ctx, id); err == nil {
 		author = string(m.SenderInboxID)
 	}
-	_, err := r.SendReaction(ctx, &client.Reaction{Reference: string(to), ReferenceInboxID: author,
+	_, err := g.SendReaction(ctx, &client.Reaction{Reference: string(to), ReferenceInboxID: author,
 		Action: client.ReactionAdded, Content: emoji, Schema: client.SchemaUnicode})
 	if err != nil {
 		return fmt.Errorf("bot: react: %w", err)
@@ -107,18 +103,14 @@ func (b *Bot) react(ctx context.Context, g *client.Group, to commands.MessageID,
 	return nil
 }
 
-// deleteMessage deletes a message through the client, when it can. The
+// deleteMessage deletes a message through the client. The
 // client's refusals become replies that say why.
 func (b *Bot) deleteMessage(ctx context.Context, g *client.Group, id commands.MessageID) error {
-	d, ok := any(g).(messageDeleter)
-	if !ok {
-		return &commands.NotSupportedError{Action: "delete messages"}
-	}
 	mid := hexMessageID(string(id))
 	if mid == nil {
 		return fmt.Errorf("bot: delete: bad message id %q", id)
 	}
-	_, err := d.DeleteMessage(ctx, mid)
+	_, err := g.DeleteMessage(ctx, mid)
 	switch {
 	case err == nil:
 		b.pluginAction(ctx, "delete")

@@ -165,11 +165,23 @@ func (d *Dispatcher) Dispatch(ctx context.Context, act Actions, msg Message) (er
 	return nil
 }
 
+// ResolveObserver is an optional capability of [Actions]: Dispatch tells
+// it the canonical path (such as "admin add") of the command a line
+// resolved to, before checking and running it, so that the caller learns
+// which command it was (for metrics) without parsing the line again. Lines
+// that name no command are not reported.
+type ResolveObserver interface {
+	CommandResolved(path string)
+}
+
 // run parses and runs the line, returning the stage that failed.
 func (d *Dispatcher) run(ctx context.Context, inv *Invocation, line string) (stage, error) {
 	parsed, perr := d.Parse(line)
 	if parsed != nil {
 		inv.Command, inv.Path, inv.Args = parsed.Command, parsed.Path, parsed.Args
+		if o, ok := inv.Actions.(ResolveObserver); ok {
+			o.CommandResolved(inv.Path)
+		}
 		if err := checkRole(inv); err != nil {
 			return stageCheck, err
 		}

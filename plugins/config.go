@@ -105,6 +105,18 @@ func splitList(s string) StringList {
 	return out
 }
 
+// CheckConfig reports whether raw is a config info's plugin accepts, by
+// building a fresh instance exactly as a [Manager] does before starting
+// it: strict decoding (raw must be a JSON object with only known keys and
+// nothing after it; empty and null mean the defaults), then the plugin's
+// Provision and Validate. The instance is not started. Errors are
+// *[ConfigError] (whose Reason is worded for a person), or *[PanicError]
+// when the plugin panicked.
+func CheckConfig(info Info, raw json.RawMessage) error {
+	_, err := build(info, raw)
+	return err
+}
+
 // decodeConfig decodes raw into p strictly: unknown keys and trailing data
 // are errors. Empty raw and null leave p as it is. Errors are worded for a
 // person.

@@ -2,6 +2,7 @@ package plugins_test
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +160,40 @@ func FuzzTemplate(f *testing.F) {
 			t.Fatalf("round trip of %q changed its rendering", in)
 		}
 	})
+}
+
+// TestCheckConfig checks that CheckConfig applies the manager's own rules:
+// strict decoding (an object, known keys, nothing after it), then
+// Provision and Validate, with panics recovered; and that it starts
+// nothing.
+func TestCheckConfig(t *testing.T) {
+	j := &journal{}
+	info := probeInfo("test.check", j)
+	for _, raw := range []string{``, `null`, ` {"prefix": "x", "limit": 3} `} {
+		if err := plugins.CheckConfig(info, json.RawMessage(raw)); err != nil {
+			t.Errorf("CheckConfig(%q) = %v, want nil", raw, err)
+		}
+	}
+	for raw, want := range map[string]string{
+		`[1]`:               "settings must be a JSON object",
+		`"x"`:               "settings must be a JSON object",
+		`{"nope": 1}`:       `there is no setting "nope"`,
+		`{"limit": "many"}`: "limit must be a whole number, not string",
+		`{"limit": 1} {}`:   "there is more after the settings object",
+		`{"limit": 1`:       "the settings are not valid JSON",
+		`{"limit": -1}`:     "limit must not be negative",
+	} {
+		err := plugins.CheckConfig(info, json.RawMessage(raw))
+		ce, ok := errors.AsType[*plugins.ConfigError](err)
+		if !ok || ce.Reason != want || ce.Plugin != "test.check" {
+			t.Errorf("CheckConfig(%q) = %v, want a ConfigError %q", raw, err, want)
+		}
+	}
+	err := plugins.CheckConfig(info, json.RawMessage(`{"panic": "provision"}`))
+	if pe, ok := errors.AsType[*plugins.PanicError](err); !ok || pe.Call != "provision" {
+		t.Errorf("CheckConfig with a panicking Provision = %v, want a PanicError", err)
+	}
+	if got := j.all(); len(got) != 0 {
+		t.Errorf("CheckConfig started or ran the plugin: %v", got)
+	}
 }

@@ -205,7 +205,7 @@ func (m *Manager) stopGroup(ctx context.Context, grp *group) {
 // build returns a configured, provisioned and validated instance of info's
 // plugin, not started. Errors are *ConfigError, or *PanicError when the
 // plugin panicked.
-func (m *Manager) build(info Info, raw []byte) (Plugin, error) {
+func build(info Info, raw []byte) (Plugin, error) {
 	var p Plugin
 	err := protect(info.ID, "new", func() error { p = info.New(); return nil })
 	if err != nil {
@@ -247,7 +247,7 @@ func validateOf(p Plugin) func() error {
 
 // startInstance builds info's plugin with raw and starts it in g.
 func (m *Manager) startInstance(ctx context.Context, g *group, info Info, raw []byte) (*instance, error) {
-	p, err := m.build(info, raw)
+	p, err := build(info, raw)
 	if err != nil {
 		return nil, err
 	}

@@ -57,7 +57,7 @@ func (m *Manager) SetEnabled(ctx context.Context, g GroupID, id ID, on bool) err
 	if !on {
 		return m.apply(ctx, grp, s, nil)
 	}
-	p, err := m.build(info, s.Config)
+	p, err := build(info, s.Config)
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (m *Manager) SetConfig(ctx context.Context, g GroupID, id ID, raw json.RawM
 	if err != nil {
 		return &ConfigError{Plugin: id, Reason: err.Error(), Err: err}
 	}
-	p, err := m.build(info, raw)
+	p, err := build(info, raw)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (m *Manager) SetConfigKey(ctx context.Context, g GroupID, id ID, key, value
 		if err != nil {
 			return &ConfigError{Plugin: id, Key: key, Reason: err.Error(), Err: err}
 		}
-		p, err := m.build(info, raw)
+		p, err := build(info, raw)
 		if err == nil {
 			s.Config = raw
 			return m.apply(ctx, grp, s, p)
@@ -179,7 +179,7 @@ func (m *Manager) ConfigText(ctx context.Context, g GroupID, id ID) (string, err
 		return "", err
 	}
 	s := grp.setting(id)
-	p, err := m.build(info, s.Config)
+	p, err := build(info, s.Config)
 	if ce, ok := errors.AsType[*ConfigError](err); ok {
 		return fmt.Sprintf("%s\n(not valid: %s)", s.Config, ce.Reason), nil
 	} else if err != nil {

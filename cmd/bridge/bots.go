@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -275,7 +275,7 @@ func (b *BotConfig) validatePlugins(key string) []error {
 		}
 	}
 	b.pluginDefaults = map[string]plugins.Setting{}
-	for _, id := range sortedKeys(b.Plugins.Defaults) {
+	for _, id := range slices.Sorted(maps.Keys(b.Plugins.Defaults)) {
 		d := b.Plugins.Defaults[id]
 		info, ok := plugins.Lookup(plugins.ID(id))
 		switch {
@@ -294,47 +294,16 @@ func (b *BotConfig) validatePlugins(key string) []error {
 				continue
 			}
 		}
-		if err := checkPluginConfig(info, raw); err != nil {
+		if err := plugins.CheckConfig(info, raw); err != nil {
+			if ce, ok := errors.AsType[*plugins.ConfigError](err); ok && ce.Err != nil {
+				err = ce.Err // its Reason, without the plugin id the key already names
+			}
 			errs = append(errs, fmt.Errorf("%s.defaults.%s.config: %w", key, id, err))
 			continue
 		}
 		b.pluginDefaults[id] = plugins.Setting{Plugin: info.ID, Enabled: d.Enabled, Config: raw}
 	}
 	return errs
-}
-
-// checkPluginConfig decodes raw into a new instance of the plugin as its
-// manager does (strictly, then Provision and Validate), recovering a panic.
-func checkPluginConfig(info plugins.Info, raw json.RawMessage) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("plugin panicked checking its config: %v", r)
-		}
-	}()
-	p := info.New()
-	if len(raw) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(p); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) && te.Field != "" {
-				return fmt.Errorf("key %s: want %s, not %s", te.Field, te.Type, te.Value)
-			}
-			if k, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-				return fmt.Errorf("unknown key %s", k)
-			}
-			return err
-		}
-	}
-	if pv, ok := p.(plugins.Provisioner); ok {
-		if err := pv.Provision(); err != nil {
-			return err
-		}
-	}
-	if v, ok := p.(plugins.Validator); ok {
-		return v.Validate()
-	}
-	return nil
 }
 
 // pluginIDs lists the compiled-in plugins, for errors.
@@ -360,7 +329,7 @@ func (s botStore) BotPluginSettings(ctx context.Context, groupID string) ([]stor
 	if err != nil || len(s.defaults) == 0 {
 		return rows, err
 	}
-	for _, id := range sortedKeys(s.defaults) {
+	for _, id := range slices.Sorted(maps.Keys(s.defaults)) {
 		if slices.ContainsFunc(rows, func(r storage.BotPluginSetting) bool { return r.Plugin == id }) {
 			continue
 		}

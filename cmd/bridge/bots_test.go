@@ -138,7 +138,8 @@ bots:
 		`bots[1]: key_env or key_file is required`, `bots[2].key_env: environment variable UNSET_KEY`, `bots[3]: set key_env or key_file, not both`,
 		`bots[4].key_file`, `bots[4].plugins.defaults.moderation.nope: no such plugin`,
 		`bots[4].plugins.defaults.moderation.links: the plugin is not in bots[4].plugins.available`,
-		`bots[5].plugins.defaults.moderation.flood.config`, `bots[5].plugins.defaults.moderation.wordfilter.config`,
+		`bots[5].plugins.defaults.moderation.flood.config: max_messages must be from 1`,
+		`bots[5].plugins.defaults.moderation.wordfilter.config: there is no setting "no_such_key"`,
 		`bots[6].name "six": another bot has this name`, `node.url "https://node.example"`,
 	} {
 		if !strings.Contains(msg, want) {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,7 +136,7 @@ func (j *JobsConfig) validate() []error {
 	var errs []error
 	j.schedules = map[string]cron.Schedule{}
 	specs := j.specs()
-	for _, name := range sortedKeys(specs) {
+	for _, name := range slices.Sorted(maps.Keys(specs)) {
 		spec := *specs[name]
 		if spec == scheduleOff {
 			continue
@@ -233,7 +235,7 @@ type Jobs struct {
 	life     context.Context // the runs' lifetime, cancelled by Stop
 	cancel   context.CancelFunc
 	caughtUp []string       // the jobs Start ran to catch up, for tests and logs
-	wg       sync.WaitGroup // the catch-up goroutines
+	wg       sync.WaitGroup // the catch-up goroutines and RunNow's runs, for Stop
 }
 
 // jobEntry is a Job with its skip-if-running flag.
@@ -321,7 +323,8 @@ func (j *Jobs) Start(ctx context.Context) error {
 // RunNow runs the named job at once in the caller's goroutine, bounded by
 // ctx, the job timeout and Stop, and returns its error: ErrJobRunning
 // when its previous run is still going, a *JobPanicError when it panicked,
-// nil for an idle run. It needs Start.
+// nil for an idle run. It needs Start. Stop waits for the run as for the
+// others.
 func (j *Jobs) RunNow(ctx context.Context, name string) error {
 	e, ok := j.byName[name]
 	if !ok {
@@ -329,6 +332,9 @@ func (j *Jobs) RunNow(ctx context.Context, name string) error {
 	}
 	j.mu.Lock()
 	life, started, stopped := j.life, j.started, j.stopped
+	if started && !stopped {
+		j.wg.Add(1) // under mu, so before Stop (which sets stopped first) waits
+	}
 	j.mu.Unlock()
 	switch {
 	case stopped:
@@ -336,6 +342,7 @@ func (j *Jobs) RunNow(ctx context.Context, name string) error {
 	case !started:
 		return errors.New("jobs: not started")
 	}
+	defer j.wg.Done()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(life, cancel)()
@@ -557,7 +564,7 @@ func newMaintenanceJobs(cfg JobsConfig, clients func() []*client.Client, opts Jo
 		jobPendingRemovals:     func(ctx context.Context, c *client.Client) error { return c.ProcessPendingLeaveRequests(ctx) },
 	}
 	var jobs []Job
-	for _, name := range sortedKeys(runs) {
+	for _, name := range slices.Sorted(maps.Keys(runs)) {
 		s, ok := cfg.schedules[name]
 		if !ok {
 			continue

@@ -454,6 +454,43 @@ func TestJobsStopIsBounded(t *testing.T) {
 	}
 }
 
+// TestJobsStopWaitsForRunNow: Stop cancels a RunNow run and waits for it
+// like a scheduled one, bounded by its ctx.
+func TestJobsStopWaitsForRunNow(t *testing.T) {
+	entered, release, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	j, err := NewJobs([]Job{{Name: "slow", Schedule: hourly(t), Run: func(ctx context.Context) error {
+		close(entered)
+		<-ctx.Done() // cancelled by Stop
+		<-release
+		close(finished)
+		return ctx.Err()
+	}}}, JobsOptions{Store: seededStore(time.Now(), "slow")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Start(jobsCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- j.RunNow(jobsCtx(t), "slow") }()
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := j.Stop(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Stop with a RunNow run going = %v, want the deadline", err)
+	}
+	close(release)
+	stopJobs(t, j)
+	select {
+	case <-finished:
+	default:
+		t.Fatal("Stop returned before the RunNow run ended")
+	}
+	if err := <-ran; !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunNow interrupted by Stop = %v, want context.Canceled", err)
+	}
+}
+
 // TestJobsIdleWithoutInstallations: with no installation the maintenance
 // jobs do nothing, count nothing and record nothing, so the work stays due.
 func TestJobsIdleWithoutInstallations(t *testing.T) {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -192,14 +191,6 @@ func NewMetrics() *Metrics {
 
 // Registry returns the private registry, to register more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
-// SetGroups sets the number of conversations served (a bot that counts
-// them all at once).
-func (m *Metrics) SetGroups(n int) {
-	if m != nil {
-		m.groups.Set(float64(n))
-	}
-}
 
 // AddGroups changes the number of conversations served by delta (+1 when
 // a bot starts serving one, -1 when it stops), for several bots sharing
@@ -463,14 +454,4 @@ func nodeHealth(n *node.Node) func(context.Context) error {
 			return nil
 		}
 	}
-}
-
-// sortedKeys returns m's keys in order (stable logs and errors).
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

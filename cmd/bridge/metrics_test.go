@@ -108,8 +108,8 @@ func TestMetricsEndpoints(t *testing.T) {
 		}
 	}
 
-	m.SetGroups(3)
-	m.AddGroups(1)
+	m.AddGroups(5)
+	m.AddGroups(-1)
 	m.MessageReceived()
 	m.MessageReceived()
 	m.MessageSent()
