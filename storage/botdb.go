@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -43,39 +40,10 @@ func BotSchemaVersion() int { return botMigrations[len(botMigrations)-1].version
 // database and applies its pending migrations, with the connection
 // settings of [OpenClient]. opts may be nil.
 func OpenBot(ctx context.Context, path string, opts *Options) (*BotDB, error) {
-	if opts == nil {
-		opts = &Options{}
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if strings.TrimSpace(path) == "" || IsPostgresDSN(path) {
-		return nil, fmt.Errorf("storage: open bot database: %q is not a SQLite file path", path)
-	}
-	busy := opts.BusyTimeout
-	if busy <= 0 {
-		busy = 10 * time.Second
-	}
-	gdb, err := gorm.Open(sqlite.Open(sqliteDSN(path, busy)), &gorm.Config{
-		SkipDefaultTransaction: true,
-		Logger:                 newGormLogger(log),
-		NowFunc:                func() time.Time { return time.Now().UTC() },
-	})
+	d, err := openSQLiteFile(ctx, path, opts, migrationSet{table: botVersionsTable, list: botMigrations, what: "bot database"})
 	if err != nil {
-		return nil, fmt.Errorf("storage: open bot database: %w", err)
-	}
-	d := &DB{gdb: gdb, dialect: DialectSQLite, log: log}
-	if err := d.checkSQLitePragmas(ctx); err != nil {
-		_ = d.Close()
 		return nil, err
 	}
-	err = d.runMigrations(ctx, migrationSet{table: botVersionsTable, list: botMigrations, what: "bot database"})
-	if err != nil {
-		_ = d.Close()
-		return nil, err
-	}
-	log.Info("bot database open")
 	return &BotDB{d: d}, nil
 }
 

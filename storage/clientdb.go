@@ -49,6 +49,18 @@ var clientMigrations = []migration{
 // connection settings as [Open] (WAL, busy timeout, foreign keys,
 // immediate write transactions). opts may be nil.
 func OpenClient(ctx context.Context, path string, opts *Options) (*ClientDB, error) {
+	d, err := openSQLiteFile(ctx, path, opts, migrationSet{table: clientVersionsTable, list: clientMigrations, what: "client database"})
+	if err != nil {
+		return nil, err
+	}
+	return &ClientDB{d: d}, nil
+}
+
+// openSQLiteFile opens (creating if missing) the SQLite file at path with
+// the connection settings of [Open] (WAL, busy timeout, foreign keys,
+// immediate write transactions) and applies set's pending migrations; set
+// names the database in errors and logs. opts may be nil.
+func openSQLiteFile(ctx context.Context, path string, opts *Options, set migrationSet) (*DB, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -57,7 +69,7 @@ func OpenClient(ctx context.Context, path string, opts *Options) (*ClientDB, err
 		log = slog.New(slog.DiscardHandler)
 	}
 	if strings.TrimSpace(path) == "" || IsPostgresDSN(path) {
-		return nil, fmt.Errorf("storage: open client database: %q is not a SQLite file path", path)
+		return nil, fmt.Errorf("storage: open %s: %q is not a SQLite file path", set.what, path)
 	}
 	busy := opts.BusyTimeout
 	if busy <= 0 {
@@ -69,19 +81,19 @@ func OpenClient(ctx context.Context, path string, opts *Options) (*ClientDB, err
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("storage: open client database: %w", err)
+		return nil, fmt.Errorf("storage: open %s: %w", set.what, err)
 	}
 	d := &DB{gdb: gdb, dialect: DialectSQLite, log: log}
 	if err := d.checkSQLitePragmas(ctx); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
-	if err := migrateClient(ctx, d); err != nil {
+	if err := d.runMigrations(ctx, set); err != nil {
 		_ = d.Close()
 		return nil, err
 	}
-	log.Info("client database open")
-	return &ClientDB{d: d}, nil
+	log.Info(set.what + " open")
+	return d, nil
 }
 
 // Close closes the database. Calls after the first return nil.
@@ -93,11 +105,6 @@ func (c *ClientDB) Close() error {
 }
 
 func (c *ClientDB) db(ctx context.Context) *gorm.DB { return c.d.gdb.WithContext(ctx) }
-
-// migrateClient applies the pending client migrations.
-func migrateClient(ctx context.Context, d *DB) error {
-	return d.runMigrations(ctx, migrationSet{table: clientVersionsTable, list: clientMigrations, what: "client database"})
-}
 
 // Client version 1 snapshots.
 
