@@ -223,18 +223,9 @@ func opRevokeInstallations(ctx context.Context, s *clientSession, cmd *command) 
 	if err := cmd.decode(&a); err != nil {
 		return nil, err
 	}
-	if len(a.InstallationIDs) == 0 {
-		return nil, errors.New(`missing "installationIds"`)
-	}
-	ids := make([]identity.InstallationID, len(a.InstallationIDs))
-	for i, h := range a.InstallationIDs {
-		b, err := hex.DecodeString(strings.TrimPrefix(h, "0x"))
-		if err == nil {
-			ids[i], err = identity.InstallationIDFromBytes(b)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("installationIds: %q is not a 32-byte hex installation id", h)
-		}
+	ids, err := installationIDs(a.InstallationIDs)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := sc.c.RevokeInstallations(ctx, ids); err != nil {
 		return nil, err
@@ -282,4 +273,23 @@ func attributeOrNull(info *client.GroupInfo, key string) any {
 		return nil
 	}
 	return v
+}
+
+// installationIDs parses the "installationIds" field: hex (0x optional)
+// 32-byte installation ids, at least one.
+func installationIDs(hexIDs []string) ([]identity.InstallationID, error) {
+	if len(hexIDs) == 0 {
+		return nil, errors.New(`missing "installationIds"`)
+	}
+	ids := make([]identity.InstallationID, len(hexIDs))
+	for i, h := range hexIDs {
+		b, err := hex.DecodeString(strings.TrimPrefix(h, "0x"))
+		if err == nil {
+			ids[i], err = identity.InstallationIDFromBytes(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("installationIds: %q is not a 32-byte hex installation id", h)
+		}
+	}
+	return ids, nil
 }
