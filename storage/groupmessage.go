@@ -38,6 +38,8 @@ type groupMessageRow struct {
 
 func (groupMessageRow) TableName() string { return "group_messages" }
 
+func (r *groupMessageRow) rowID() int64 { return r.ID }
+
 func (r *groupMessageRow) model() GroupMessage {
 	return GroupMessage{ID: uint64(r.ID), CreatedNs: uint64(r.CreatedNs), GroupID: r.GroupID, Data: r.Data,
 		SenderHMAC: r.SenderHmac, ShouldPush: r.ShouldPush, IsCommit: r.IsCommit}
@@ -49,45 +51,18 @@ func (r *groupMessageRow) model() GroupMessage {
 // silently (it is not in the result). On error nothing is stored. The ID
 // and CreatedNs fields of msgs are ignored.
 func (d *DB) InsertGroupMessages(ctx context.Context, createdNs uint64, msgs []GroupMessage) ([]GroupMessage, error) {
-	var out []GroupMessage
-	err := d.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		out = out[:0]
-		for _, m := range msgs {
-			row := groupMessageRow{CreatedNs: clampID(createdNs), GroupID: nonNil(m.GroupID), Data: nonNil(m.Data),
-				SenderHmac: m.SenderHMAC, ShouldPush: m.ShouldPush, IsCommit: m.IsCommit,
-				ContentHash: contentHash(m.GroupID, m.Data)}
-			res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "content_hash"}}, DoNothing: true}).Create(&row)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				continue
-			}
-			if row.ID <= 0 {
-				return fmt.Errorf("%w: inserted group message has no id", ErrInternal)
-			}
-			out = append(out, row.model())
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: insert group messages: %w", err)
+	rows := make([]*groupMessageRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = &groupMessageRow{CreatedNs: clampID(createdNs), GroupID: nonNil(m.GroupID), Data: nonNil(m.Data),
+			SenderHmac: m.SenderHMAC, ShouldPush: m.ShouldPush, IsCommit: m.IsCommit,
+			ContentHash: contentHash(m.GroupID, m.Data)}
 	}
-	return out, nil
+	return insertDeduped(ctx, d, rows, "group message")
 }
 
 // QueryGroupMessages returns one page of the group's messages.
 func (d *DB) QueryGroupMessages(ctx context.Context, groupID []byte, p Page) ([]GroupMessage, error) {
-	var rows []groupMessageRow
-	q := d.gdb.WithContext(ctx).Where("group_id = ?", groupID)
-	if err := p.apply(q, "id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: query group messages: %w", err)
-	}
-	out := make([]GroupMessage, len(rows))
-	for i := range rows {
-		out[i] = rows[i].model()
-	}
-	return out, nil
+	return queryPage[groupMessageRow, GroupMessage](d.gdb.WithContext(ctx).Where("group_id = ?", groupID), p, "group message")
 }
 
 // NewestGroupMessages returns, for each of groupIDs in order, the message
@@ -118,6 +93,58 @@ func (d *DB) NewestGroupMessages(ctx context.Context, groupIDs [][]byte, withCon
 			c := *m
 			out[i] = &c
 		}
+	}
+	return out, nil
+}
+
+// dedupedRow is a stored row whose inserts are deduplicated by its
+// content_hash column; model converts it to its exported form.
+type dedupedRow[M any] interface {
+	rowID() int64
+	model() M
+}
+
+// insertDeduped inserts rows in one transaction, skipping each whose
+// content_hash is already stored, and returns the inserted ones with their
+// ids; what names the row type in errors ("group message").
+func insertDeduped[M any, R dedupedRow[M]](ctx context.Context, d *DB, rows []R, what string) ([]M, error) {
+	var out []M
+	err := d.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		out = out[:0]
+		for _, row := range rows {
+			res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "content_hash"}}, DoNothing: true}).Create(row)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				continue
+			}
+			if row.rowID() <= 0 {
+				return fmt.Errorf("%w: inserted %s has no id", ErrInternal, what)
+			}
+			out = append(out, row.model())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: insert %ss: %w", what, err)
+	}
+	return out, nil
+}
+
+// queryPage runs q for one page ordered by id and converts the rows; what
+// names the row type in errors.
+func queryPage[R any, M any, PR interface {
+	*R
+	model() M
+}](q *gorm.DB, p Page, what string) ([]M, error) {
+	var rows []R
+	if err := p.apply(q, "id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("storage: query %ss: %w", what, err)
+	}
+	out := make([]M, len(rows))
+	for i := range rows {
+		out[i] = PR(&rows[i]).model()
 	}
 	return out, nil
 }

@@ -2,10 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
-
-	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // WelcomeKind tells a welcome from a welcome pointer (spec §2.3, §4.2). Its
@@ -57,6 +53,8 @@ type welcomeMessageRow struct {
 
 func (welcomeMessageRow) TableName() string { return "welcome_messages" }
 
+func (r *welcomeMessageRow) rowID() int64 { return r.ID }
+
 func (r *welcomeMessageRow) model() WelcomeMessage {
 	return WelcomeMessage{ID: uint64(r.ID), CreatedNs: uint64(r.CreatedNs), Kind: WelcomeKind(r.Kind),
 		InstallationKey: r.InstallationKey, Data: r.Data, HPKEPublicKey: r.HpkePublicKey,
@@ -68,44 +66,17 @@ func (r *welcomeMessageRow) model() WelcomeMessage {
 // welcome whose installation key and data equal a stored one's is skipped
 // silently. On error nothing is stored.
 func (d *DB) InsertWelcomeMessages(ctx context.Context, createdNs uint64, msgs []WelcomeMessage) ([]WelcomeMessage, error) {
-	var out []WelcomeMessage
-	err := d.gdb.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		out = out[:0]
-		for _, m := range msgs {
-			row := welcomeMessageRow{CreatedNs: clampID(createdNs), InstallationKey: nonNil(m.InstallationKey),
-				Kind: int16(m.Kind), Data: nonNil(m.Data), HpkePublicKey: m.HPKEPublicKey,
-				WrapperAlgorithm: m.WrapperAlgorithm, WelcomeMetadata: m.WelcomeMetadata,
-				ContentHash: contentHash(m.InstallationKey, m.Data)}
-			res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "content_hash"}}, DoNothing: true}).Create(&row)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				continue
-			}
-			if row.ID <= 0 {
-				return fmt.Errorf("%w: inserted welcome has no id", ErrInternal)
-			}
-			out = append(out, row.model())
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: insert welcome messages: %w", err)
+	rows := make([]*welcomeMessageRow, len(msgs))
+	for i, m := range msgs {
+		rows[i] = &welcomeMessageRow{CreatedNs: clampID(createdNs), InstallationKey: nonNil(m.InstallationKey),
+			Kind: int16(m.Kind), Data: nonNil(m.Data), HpkePublicKey: m.HPKEPublicKey,
+			WrapperAlgorithm: m.WrapperAlgorithm, WelcomeMetadata: m.WelcomeMetadata,
+			ContentHash: contentHash(m.InstallationKey, m.Data)}
 	}
-	return out, nil
+	return insertDeduped(ctx, d, rows, "welcome message")
 }
 
 // QueryWelcomeMessages returns one page of the installation's welcomes.
 func (d *DB) QueryWelcomeMessages(ctx context.Context, installationKey []byte, p Page) ([]WelcomeMessage, error) {
-	var rows []welcomeMessageRow
-	q := d.gdb.WithContext(ctx).Where("installation_key = ?", installationKey)
-	if err := p.apply(q, "id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("storage: query welcome messages: %w", err)
-	}
-	out := make([]WelcomeMessage, len(rows))
-	for i := range rows {
-		out[i] = rows[i].model()
-	}
-	return out, nil
+	return queryPage[welcomeMessageRow, WelcomeMessage](d.gdb.WithContext(ctx).Where("installation_key = ?", installationKey), p, "welcome message")
 }
