@@ -370,56 +370,53 @@ func messageQuery(cmd *command) (*client.MessageQuery, error) {
 		IncludeDenied: true, ContentTypes: types, ExcludeContentTypes: excluded}, nil
 }
 
-func opAddMembers(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
+// changeMembers runs one membership change on the command's group and
+// answers {group}, as the peer's membership ops do.
+func changeMembers(ctx context.Context, s *clientSession, cmd *command, change func(*client.Group) error) (obj, error) {
 	_, g, err := s.peerGroup(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.AddMembers(ctx, inboxIDs(cmd.Members)); err != nil {
+	if err := change(g); err != nil {
 		return nil, err
 	}
 	return obj{{"group", cmd.Group}}, nil
+}
+
+func opAddMembers(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
+	return changeMembers(ctx, s, cmd, func(g *client.Group) error {
+		_, err := g.AddMembers(ctx, inboxIDs(cmd.Members))
+		return err
+	})
 }
 
 func opRemoveMembers(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := g.RemoveMembers(ctx, inboxIDs(cmd.Members)); err != nil {
-		return nil, err
-	}
-	return obj{{"group", cmd.Group}}, nil
+	return changeMembers(ctx, s, cmd, func(g *client.Group) error {
+		_, err := g.RemoveMembers(ctx, inboxIDs(cmd.Members))
+		return err
+	})
 }
 
 func opAddMembersByAddress(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	addrs, err := addresses(cmd.Addresses)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := g.AddMembersByAddress(ctx, addrs); err != nil {
-		return nil, err
-	}
-	return obj{{"group", cmd.Group}}, nil
+	return changeMembers(ctx, s, cmd, func(g *client.Group) error {
+		addrs, err := addresses(cmd.Addresses)
+		if err != nil {
+			return err
+		}
+		_, _, err = g.AddMembersByAddress(ctx, addrs)
+		return err
+	})
 }
 
 func opRemoveMembersByAddress(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
-	_, g, err := s.peerGroup(ctx, cmd)
-	if err != nil {
-		return nil, err
-	}
-	addrs, err := addresses(cmd.Addresses)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := g.RemoveMembersByAddress(ctx, addrs); err != nil {
-		return nil, err
-	}
-	return obj{{"group", cmd.Group}}, nil
+	return changeMembers(ctx, s, cmd, func(g *client.Group) error {
+		addrs, err := addresses(cmd.Addresses)
+		if err != nil {
+			return err
+		}
+		_, _, err = g.RemoveMembersByAddress(ctx, addrs)
+		return err
+	})
 }
 
 func opSend(ctx context.Context, s *clientSession, cmd *command) (obj, error) {
